@@ -1,0 +1,1 @@
+//! Sampling-mask families behind one interface, chosen by name (in progress).
