@@ -1,29 +1,72 @@
 //! Centred orthonormal 2-D FFTs over the last two axes (numpy's shift conventions):
-//! `fft2c(x) = fftshift(fft2(ifftshift(x), norm="ortho"))`, `ifft2c` likewise.
+//! `fft2c(x) = fftshift(fft2(ifftshift(x), norm="ortho"))`, `ifft2c(x) = fftshift(ifft2(ifftshift(x), norm="ortho"))`.
 //!
-//! PLACEHOLDER implementation (simple and correct); the optimised planner replaces it.
+//! How it is computed, per (H, W) image, with rustfft plans made once per shape:
+//! 1. Row pass (contiguous axis W). For even W the shifts are folded into a ±1 modulation,
+//!    `fftshift(F(ifftshift(x)))[k] = (-1)^(W/2) (-1)^k F((-1)^n x[n])[k]`: odd input samples are
+//!    negated here and the output factor `(-1)^(W/2+k)` is applied in the column scatter.
+//!    For odd W the row is rotated into scratch, transformed out of place and rotated back.
+//!    Widths W = P·Q with Q ∈ {13, 17, 19, 23, 29, 31} and 4 | P (knee data: 368 = 16·23,
+//!    372 = 12·31), for which rustfft only has scalar Q-point butterflies, use a four-step
+//!    transform with AVX Q-point DFTs (`PrimeRows`, ~3× faster than rustfft there).
+//! 2. Column pass (axis H) on blocks of 16 columns gathered into a contiguous scratch
+//!    (`buf[b*H + i]`, 4 rows at a time), batch-transformed with one `process_with_scratch` call
+//!    and scattered back. The H shifts are rotations folded into the gather/scatter indices
+//!    (free for odd and even H, as the gather/scatter copies anyway; a checkerboard would cost
+//!    the same); the scatter also applies `1/√(HW)` and the W modulation's output factor.
+//!
+//! Parallelism (rayon): [`Fft2c::forward`]/[`Fft2c::inverse`] and the free functions are
+//! parallel over leading axes (coils, slices) and, when there are fewer images than threads,
+//! over row chunks and column blocks within an image. [`Fft2c::forward2`], [`Fft2c::inverse2`],
+//! [`Fft2c::forward_serial`] and [`Fft2c::inverse_serial`] never touch rayon: use them when the
+//! caller is already parallel over slices. Scratch is thread-local and reused (no allocation per
+//! row or block); only images whose rows are not contiguous are copied to a temporary array.
 
 use crate::C32;
-use ndarray::{Array2, ArrayD, ArrayViewMut2, ArrayViewMutD, Axis, Dimension};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, ArrayViewMutD, Axis, Dimension, Ix2};
+use rayon::prelude::*;
 use rustfft::{Fft, FftDirection, FftPlanner};
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::f64::consts::PI;
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// A reusable plan for centred orthonormal 2-D FFTs of one (H, W) size.
+/// Columns gathered per column-pass block (even, so the W modulation sign depends only on the
+/// offset inside the block). 16 columns of 640 rows = 80 kB of scratch: stays in L2.
+const BLOCK: usize = 16;
+
+/// Below this many samples per image, splitting one image across threads costs more than it saves.
+const PAR_MIN_IMAGE: usize = 128 * 128;
+
+/// A reusable plan for centred orthonormal 2-D FFTs of one (H, W) size; cheap to share via `Arc`.
 #[derive(Clone)]
 pub struct Fft2c {
     h: usize,
     w: usize,
-    row_fwd: Arc<dyn Fft<f32>>,
-    row_inv: Arc<dyn Fft<f32>>,
-    col_fwd: Arc<dyn Fft<f32>>,
-    col_inv: Arc<dyn Fft<f32>>,
+    /// Row (length W) and column (length H) transforms: index 0 forward, 1 inverse.
+    row: [Arc<dyn Fft<f32>>; 2],
+    col: [Arc<dyn Fft<f32>>; 2],
+    /// Four-step row transform when W has a prime factor rustfft does slowly.
+    prime: Option<Arc<PrimeRows>>,
+    /// Scratch elements one task needs (row pass or one column block, whichever is larger).
+    scratch_len: usize,
+    /// `1/√(HW)`, times `(-1)^(W/2)` when W is even (the modulation's global sign).
+    scale: f32,
 }
 
-/// Hands out [`Fft2c`] plans, made once per shape and shared (like rustfft's `FftPlanner`).
-pub struct Fft2cPlanner {
-    inner: Mutex<(FftPlanner<f32>, HashMap<(usize, usize), Arc<Fft2c>>)>,
+impl std::fmt::Debug for Fft2c {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fft2c").field("h", &self.h).field("w", &self.w).finish_non_exhaustive()
+    }
 }
+
+/// Hands out [`Fft2c`] plans, made once per shape and shared (like rustfft's `FftPlanner`,
+/// which picks the AVX/SSE/NEON kernels at run time).
+pub struct Fft2cPlanner {
+    inner: Mutex<(FftPlanner<f32>, PlanCache)>,
+}
+
+type PlanCache = HashMap<(usize, usize), Arc<Fft2c>>;
 
 impl Default for Fft2cPlanner {
     fn default() -> Self {
@@ -32,6 +75,7 @@ impl Default for Fft2cPlanner {
 }
 
 impl Fft2cPlanner {
+    /// An empty planner; plans are built lazily by [`Fft2cPlanner::plan`].
     pub fn new() -> Self {
         Fft2cPlanner { inner: Mutex::new((FftPlanner::new(), HashMap::new())) }
     }
@@ -43,22 +87,60 @@ impl Fft2cPlanner {
         if let Some(p) = cache.get(&(h, w)) {
             return p.clone();
         }
+        let prime = PrimeRows::new(planner, w).map(Arc::new);
+        let mut mk = |n: usize, d| planner.plan_fft(n.max(1), d);
+        let row = [mk(w, FftDirection::Forward), mk(w, FftDirection::Inverse)];
+        let col = [mk(h, FftDirection::Forward), mk(h, FftDirection::Inverse)];
+        let row_need = match &prime {
+            Some(pr) => w + pr.inner.iter().map(|f| f.get_inplace_scratch_len()).max().unwrap_or(0),
+            None if w % 2 == 0 => row.iter().map(|f| f.get_inplace_scratch_len()).max().unwrap_or(0),
+            None => 2 * w + row.iter().map(|f| f.get_outofplace_scratch_len()).max().unwrap_or(0),
+        };
+        let col_need = BLOCK * h + col.iter().map(|f| f.get_inplace_scratch_len()).max().unwrap_or(0);
+        let sign = if w % 2 == 0 && (w / 2) % 2 == 1 { -1.0 } else { 1.0 };
         let plan = Arc::new(Fft2c {
             h,
             w,
-            row_fwd: planner.plan_fft(w, FftDirection::Forward),
-            row_inv: planner.plan_fft(w, FftDirection::Inverse),
-            col_fwd: planner.plan_fft(h, FftDirection::Forward),
-            col_inv: planner.plan_fft(h, FftDirection::Inverse),
+            row,
+            col,
+            prime,
+            scratch_len: row_need.max(col_need),
+            scale: sign / ((h * w).max(1) as f32).sqrt(),
         });
         cache.insert((h, w), plan.clone());
         plan
     }
 }
 
+/// The process-wide planner behind the free functions.
 fn global_planner() -> &'static Fft2cPlanner {
-    static PLANNER: std::sync::OnceLock<Fft2cPlanner> = std::sync::OnceLock::new();
+    static PLANNER: OnceLock<Fft2cPlanner> = OnceLock::new();
     PLANNER.get_or_init(Fft2cPlanner::new)
+}
+
+thread_local! {
+    /// Per-thread scratch, grown to the largest plan used on this thread and reused.
+    static SCRATCH: RefCell<Vec<C32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Run `f` with at least `len` scratch elements (thread-local; a fresh buffer if re-entered).
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [C32]) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => {
+            if v.len() < len {
+                v.resize(len, C32::default());
+            }
+            f(&mut v[..len])
+        }
+        Err(_) => f(&mut vec![C32::default(); len]),
+    })
+}
+
+/// The (first, end, shifted index of first) row segments of an axis of length `n` under the
+/// rotation `i = (r - n/2) mod n`, which is both the `ifftshift` gather and `fftshift` scatter.
+fn shift_segments(n: usize) -> [(usize, usize, usize); 2] {
+    let s = n - n / 2;
+    [(0, n - s, s), (n - s, n, 0)]
 }
 
 impl Fft2c {
@@ -67,119 +149,467 @@ impl Fft2c {
         (self.h, self.w)
     }
 
-    /// Forward centred orthonormal FFT of every (H, W) image in `x`, in place.
+    /// Forward centred orthonormal FFT of every (H, W) image in `x` (last two axes), in place.
+    /// Parallel (rayon) over leading axes and within images.
     pub fn forward(&self, x: &mut ArrayViewMutD<C32>) {
-        self.apply(x, true)
+        self.apply(x, 0, true)
     }
 
-    /// Inverse centred orthonormal FFT of every (H, W) image in `x`, in place.
+    /// Inverse centred orthonormal FFT of every (H, W) image in `x`, in place. Parallel.
     pub fn inverse(&self, x: &mut ArrayViewMutD<C32>) {
-        self.apply(x, false)
+        self.apply(x, 1, true)
     }
 
-    /// Transform one 2-D image in place.
+    /// Like [`Fft2c::forward`] but on the calling thread only (for callers already parallel).
+    pub fn forward_serial(&self, x: &mut ArrayViewMutD<C32>) {
+        self.apply(x, 0, false)
+    }
+
+    /// Like [`Fft2c::inverse`] but on the calling thread only.
+    pub fn inverse_serial(&self, x: &mut ArrayViewMutD<C32>) {
+        self.apply(x, 1, false)
+    }
+
+    /// Forward-transform one 2-D image in place, serially (no rayon).
     pub fn forward2(&self, x: &mut ArrayViewMut2<C32>) {
-        self.apply2(x, true)
+        self.image(x.view_mut(), 0, false)
     }
 
-    /// Inverse-transform one 2-D image in place.
+    /// Inverse-transform one 2-D image in place, serially (no rayon).
     pub fn inverse2(&self, x: &mut ArrayViewMut2<C32>) {
-        self.apply2(x, false)
+        self.image(x.view_mut(), 1, false)
     }
 
-    fn apply(&self, x: &mut ArrayViewMutD<C32>, forward: bool) {
+    /// Split `x` into its (H, W) images and transform them, in parallel if `par`.
+    fn apply(&self, x: &mut ArrayViewMutD<C32>, dir: usize, par: bool) {
         let nd = x.ndim();
-        assert!(nd >= 2, "fft2c needs at least 2 axes");
-        assert_eq!((x.shape()[nd - 2], x.shape()[nd - 1]), (self.h, self.w), "plan/array shape mismatch");
-        let lead: usize = x.shape()[..nd - 2].iter().product();
-        let mut v = x.view_mut().into_shape_with_order((lead, self.h, self.w)).ok();
-        match v.as_mut() {
-            Some(v) => v.axis_iter_mut(Axis(0)).for_each(|mut s| self.apply2(&mut s, forward)),
-            None => {
-                // Non-contiguous view: go image by image through the leading axes.
-                let idx: Vec<_> = ndarray::indices(&x.shape()[..nd - 2]).into_iter().collect();
-                for i in idx {
-                    let mut s = x.view_mut();
-                    for (ax, &k) in i.slice().iter().enumerate() {
-                        s.collapse_axis(Axis(ax), k);
-                    }
-                    let mut s2 = s.into_dimensionality::<ndarray::Ix2>().unwrap_or_else(|_| unreachable!());
-                    let _ = ();
-                    self.apply2(&mut s2, forward);
+        assert!(nd >= 2, "fft2c needs at least 2 axes, got {}", nd);
+        let (h, w) = (x.shape()[nd - 2], x.shape()[nd - 1]);
+        assert_eq!((h, w), (self.h, self.w), "plan/array shape mismatch");
+        if x.is_empty() {
+            return;
+        }
+        let mut images = Vec::with_capacity(x.len() / (h * w));
+        split_images(x.view_mut(), &mut images);
+        let threads = rayon::current_num_threads();
+        if !par || threads <= 1 {
+            images.into_iter().for_each(|v| self.image(v, dir, false));
+            return;
+        }
+        // Whole images per thread while there are at least as many as threads; the remainder
+        // (fewer than `threads`) is split within each image so that no thread idles.
+        let split = images.len() - images.len() % threads;
+        let rest = images.split_off(split);
+        let min_len = (PAR_MIN_IMAGE / (h * w)).max(1); // several small images per task
+        images.into_par_iter().with_min_len(min_len).for_each(|v| self.image(v, dir, false));
+        let inner = self.h * self.w >= PAR_MIN_IMAGE;
+        rest.into_iter().for_each(|v| self.image(v, dir, inner));
+    }
+
+    /// Transform one image; rows must be contiguous for the fast path, otherwise copy.
+    fn image(&self, mut x: ArrayViewMut2<C32>, dir: usize, par: bool) {
+        if x.is_empty() {
+            return;
+        }
+        if self.w > 1 && x.strides()[1] != 1 {
+            let mut tmp = Array2::from_shape_fn(x.raw_dim(), |ij| x[ij]);
+            self.image(tmp.view_mut(), dir, par);
+            x.assign(&tmp);
+            return;
+        }
+        if par {
+            let rows_per_task = self.h.div_ceil(4 * rayon::current_num_threads()).max(1);
+            x.axis_chunks_iter_mut(Axis(0), rows_per_task)
+                .into_par_iter()
+                .for_each(|mut rows| with_scratch(self.scratch_len, |s| self.rows(&mut rows, dir, s)));
+            x.axis_chunks_iter_mut(Axis(1), BLOCK)
+                .into_par_iter()
+                .for_each(|mut blk| with_scratch(self.scratch_len, |s| self.columns(&mut blk, dir, s)));
+        } else {
+            with_scratch(self.scratch_len, |s| {
+                self.rows(&mut x, dir, s);
+                for mut blk in x.axis_chunks_iter_mut(Axis(1), BLOCK) {
+                    self.columns(&mut blk, dir, s);
                 }
+            });
+        }
+    }
+
+    /// Row pass over `x` (rows contiguous): shift-folded length-W FFT of every row.
+    fn rows(&self, x: &mut ArrayViewMut2<C32>, dir: usize, s: &mut [C32]) {
+        let (w, fft) = (self.w, &*self.row[dir]);
+        let half = w / 2;
+        for row in x.rows_mut() {
+            let r = row.into_slice().expect("contiguous row");
+            if let Some(pr) = &self.prime {
+                // Even W: the input modulation (-1)^n is folded into the twiddles.
+                pr.process(r, dir, s);
+            } else if w % 2 == 0 {
+                // Input modulation (-1)^n; the output's (-1)^(k+W/2) is applied in `columns`.
+                for p in r.chunks_exact_mut(2) {
+                    p[1] = -p[1];
+                }
+                fft.process_with_scratch(r, s);
+            } else {
+                // ifftshift: a[n] = r[(n + W/2) % W]; fftshift: r[(k + W/2) % W] = b[k].
+                let (a, rest) = s.split_at_mut(w);
+                let (b, sc) = rest.split_at_mut(w);
+                a[..w - half].copy_from_slice(&r[half..]);
+                a[w - half..].copy_from_slice(&r[..half]);
+                fft.process_outofplace_with_scratch(a, b, sc);
+                r[half..].copy_from_slice(&b[..w - half]);
+                r[..half].copy_from_slice(&b[w - half..]);
             }
         }
     }
 
-    fn apply2(&self, x: &mut ArrayViewMut2<C32>, forward: bool) {
-        let (h, w) = (self.h, self.w);
-        let scale = 1.0 / ((h * w) as f32).sqrt();
-        let mut tmp: Array2<C32> = ifftshift2(&x.view());
-        let (rf, cf) = if forward { (&self.row_fwd, &self.col_fwd) } else { (&self.row_inv, &self.col_inv) };
-        for mut row in tmp.rows_mut() {
-            let mut r = row.to_vec();
-            rf.process(&mut r);
-            row.iter_mut().zip(r).for_each(|(a, b)| *a = b);
+    /// Column pass over a block of at most [`BLOCK`] columns (starting at an even column):
+    /// gather with the H `ifftshift`, batch FFT, scatter with the H `fftshift` and scaling.
+    fn columns(&self, x: &mut ArrayViewMut2<C32>, dir: usize, s: &mut [C32]) {
+        let (h, bw, rs) = (self.h, x.ncols(), x.strides()[0]);
+        let (buf, sc) = s.split_at_mut(BLOCK * h);
+        let buf = &mut buf[..bw * h];
+        let base = x.as_mut_ptr();
+        // SAFETY: `x` is a mutable view of h rows whose `bw` elements are contiguous (checked in
+        // `image`), so distinct r give disjoint in-bounds slices; `x` is not used while they live.
+        let row = |r: usize| unsafe { std::slice::from_raw_parts_mut(base.offset(r as isize * rs), bw) };
+        for (r0, r1, i0) in shift_segments(h) {
+            let mut r = r0;
+            while r + 4 <= r1 {
+                let (i, a, b, c, d) = (i0 + r - r0, row(r), row(r + 1), row(r + 2), row(r + 3));
+                for (j, col) in buf.chunks_exact_mut(h).enumerate() {
+                    col[i..i + 4].copy_from_slice(&[a[j], b[j], c[j], d[j]]);
+                }
+                r += 4;
+            }
+            for r in r..r1 {
+                let (i, a) = (i0 + r - r0, row(r));
+                buf.chunks_exact_mut(h).zip(a.iter()).for_each(|(col, &v)| col[i] = v);
+            }
         }
-        for mut col in tmp.columns_mut() {
-            let mut c = col.to_vec();
-            cf.process(&mut c);
-            col.iter_mut().zip(c).for_each(|(a, b)| *a = b * scale);
+        self.col[dir].process_with_scratch(buf, sc);
+        // Per-column factor: 1/√(HW), times (-1)^(W/2 + j) for even W (BLOCK is even, so j ≡ b).
+        let mut f = [self.scale; BLOCK];
+        if self.w % 2 == 0 {
+            f.iter_mut().skip(1).step_by(2).for_each(|v| *v = -*v);
         }
-        x.assign(&fftshift2(&tmp.view()));
+        for (r0, r1, k0) in shift_segments(h) {
+            let mut r = r0;
+            while r + 4 <= r1 {
+                let (k, a, b, c, d) = (k0 + r - r0, row(r), row(r + 1), row(r + 2), row(r + 3));
+                for (j, col) in buf.chunks_exact(h).enumerate() {
+                    let (v, f) = (&col[k..k + 4], f[j]);
+                    (a[j], b[j], c[j], d[j]) = (v[0] * f, v[1] * f, v[2] * f, v[3] * f);
+                }
+                r += 4;
+            }
+            for r in r..r1 {
+                let (k, a) = (k0 + r - r0, row(r));
+                for (j, (col, d)) in buf.chunks_exact(h).zip(a.iter_mut()).enumerate() {
+                    *d = col[k] * f[j];
+                }
+            }
+        }
     }
 }
 
-/// `fftshift` over the last two axes of a 2-D array (index 0 moves to n/2), numpy's convention.
-pub fn fftshift2<T: Clone>(x: &ndarray::ArrayView2<T>) -> Array2<T> {
+/// Length-W row transform for W = P·Q, Q an odd prime ≤ 31 and 4 | P (so W is even), by the
+/// four-step `X[k1·Q + k2] = Σ_n1 ω_P^(n1·k1) · t[k2][n1] · Σ_n2 x[P·n2 + n1] ω_Q^(n2·k2)`,
+/// with twiddles `t[k2][n1] = ω_W^(n1·k2) · (-1)^n1` (the (-1)^n input modulation; P even).
+/// The Q-point DFTs run on 4 lanes (consecutive n1, one AVX register) at a time in the symmetric
+/// direct form `Y[k], Y[Q-k] = C_k ∓ i·S_k`, `C_k = x0 + Σ_n cos(2πnk/Q)(x_n + x_(Q-n))`,
+/// `S_k = Σ_n sin(2πnk/Q)(x_n − x_(Q-n))` (forward; swapped for inverse); the P-point DFTs are
+/// one batched rustfft call. Only with AVX2+FMA: rustfft's scalar Q-butterflies are ~3× slower.
+struct PrimeRows {
+    q: usize,
+    p: usize,
+    /// P-point transforms, forward and inverse.
+    inner: [Arc<dyn Fft<f32>>; 2],
+    /// Twiddles `t[k2·P + n1]`, forward and inverse, in 16-float blocks per 4 lanes (see `new`).
+    twiddle: [Vec<f32>; 2],
+    /// `cos(2πnk/Q)`, `sin(2πnk/Q)` at `[(n-1)·m + k-1]` for n, k in 1..=m, m = (Q-1)/2.
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+}
+
+impl PrimeRows {
+    fn new(planner: &mut FftPlanner<f32>, w: usize) -> Option<PrimeRows> {
+        #[cfg(target_arch = "x86_64")]
+        let simd = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        let simd = false;
+        let q = [31, 29, 23, 19, 17, 13].into_iter().find(|&q| simd && w % q == 0 && (w / q) % 4 == 0)?;
+        let (p, m) = (w / q, q / 2);
+        let ang = |a: usize, b: usize, n: usize| 2.0 * PI * ((a * b) % n) as f64 / n as f64;
+        // Per 4 lanes: [re0, re0, re1, re1, ..] then [-im0, im0, -im1, im1, ..], so that
+        // `v·t = v ⊙ re + swap(v) ⊙ im` is a multiply and an FMA.
+        let twiddle = [-1.0, 1.0].map(|sign: f64| {
+            let mut t = Vec::with_capacity(4 * w);
+            for k2 in 0..q {
+                for n0 in (0..p).step_by(4) {
+                    let z: Vec<(f32, f32)> = (n0..n0 + 4)
+                        .map(|n1| {
+                            let (s, c) = (sign * ang(n1, k2, w)).sin_cos();
+                            let alt = if n1 % 2 == 1 { -1.0 } else { 1.0 };
+                            ((alt * c) as f32, (alt * s) as f32)
+                        })
+                        .collect();
+                    t.extend(z.iter().flat_map(|&(c, _)| [c, c]));
+                    t.extend(z.iter().flat_map(|&(_, s)| [-s, s]));
+                }
+            }
+            t
+        });
+        // [n-1][k-1] layout, so that consecutive k (processed together) are adjacent.
+        let table = |f: fn(f64) -> f64| -> Vec<f32> {
+            (1..=m).flat_map(|n| (1..=m).map(move |k| f(ang(n, k, q)) as f32)).collect()
+        };
+        Some(PrimeRows {
+            q,
+            p,
+            inner: [planner.plan_fft_forward(p), planner.plan_fft_inverse(p)],
+            twiddle,
+            cos: table(f64::cos),
+            sin: table(f64::sin),
+        })
+    }
+
+    /// Transform one row `r` (length P·Q) in place; `s` holds W + inner-scratch elements.
+    fn process(&self, r: &mut [C32], dir: usize, s: &mut [C32]) {
+        let (q, p) = (self.q, self.p);
+        let (y, sc) = s.split_at_mut(q * p);
+        assert!(r.len() == q * p && self.twiddle[dir].len() == 4 * q * p);
+        // SAFETY: PrimeRows exists only where AVX2 and FMA were detected; lengths checked above;
+        // Complex<f32> is repr(C) {re, im}, so a row is 2·P·Q interleaved floats.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            self.lanes(r.as_ptr().cast(), y.as_mut_ptr().cast(), dir)
+        };
+        self.inner[dir].process_with_scratch(y, sc);
+        // X[k1·Q + k2] = Z[k2][k1]: 4×4 tiles, then the last Q mod 4 values of k2.
+        let k2_tiles = q - q % 4;
+        // SAFETY: as above; `y` and `r` both hold P·Q values and 4 | P.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            transpose4(y.as_ptr(), r.as_mut_ptr(), q, p, k2_tiles)
+        };
+        for (k1, x) in r.chunks_exact_mut(q).enumerate() {
+            for (k2, o) in x.iter_mut().enumerate().skip(k2_tiles) {
+                *o = y[k2 * p + k1];
+            }
+        }
+    }
+
+    /// Q-point DFTs down the columns of the Q×P matrix at `src` (interleaved floats), times the
+    /// twiddles, into `dst`; 4 complex lanes per register, 4 outputs k at a time (`kblock`).
+    /// Safety: AVX2+FMA available; `src` and `dst` hold 2·P·Q floats.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn lanes(&self, src: *const f32, dst: *mut f32, dir: usize) {
+        use std::arch::x86_64::*;
+        let (q, rl, m) = (self.q, 2 * self.p, self.q / 2);
+        let tw = self.twiddle[dir].as_ptr();
+        let store = |k: usize, c: usize, v: __m256| {
+            let o = k * rl + c;
+            let (re, im) = (_mm256_loadu_ps(tw.add(2 * o)), _mm256_loadu_ps(tw.add(2 * o + 8)));
+            let swapped = _mm256_permute_ps::<0b1011_0001>(v);
+            _mm256_storeu_ps(dst.add(o), _mm256_fmadd_ps(swapped, im, _mm256_mul_ps(v, re)));
+        };
+        let neg_odd = _mm256_setr_ps(0.0, -0.0, 0.0, -0.0, 0.0, -0.0, 0.0, -0.0);
+        for c in (0..rl).step_by(8) {
+            // a_n = x_n + x_(Q-n); b_n = -i·(x_n - x_(Q-n)), so that -i·S_k = Σ sin·b_n.
+            let (mut a, mut b) = ([_mm256_setzero_ps(); 15], [_mm256_setzero_ps(); 15]);
+            let x0 = _mm256_loadu_ps(src.add(c));
+            let mut y0 = x0;
+            for n in 1..=m {
+                let (u, v) =
+                    (_mm256_loadu_ps(src.add(n * rl + c)), _mm256_loadu_ps(src.add((q - n) * rl + c)));
+                a[n - 1] = _mm256_add_ps(u, v);
+                b[n - 1] = _mm256_xor_ps(_mm256_permute_ps::<0b1011_0001>(_mm256_sub_ps(u, v)), neg_odd);
+                y0 = _mm256_add_ps(y0, a[n - 1]);
+            }
+            store(0, c, y0);
+            let mut k = 1;
+            while k <= m {
+                let mut out = [[_mm256_setzero_ps(); 2]; 4];
+                let kb = match m + 1 - k {
+                    1 => self.kblock::<1>(&a, &b, x0, k, &mut out),
+                    2 => self.kblock::<2>(&a, &b, x0, k, &mut out),
+                    3 => self.kblock::<3>(&a, &b, x0, k, &mut out),
+                    _ => self.kblock::<4>(&a, &b, x0, k, &mut out),
+                };
+                for (j, &[plus, minus]) in out[..kb].iter().enumerate() {
+                    // Forward Y[k] = C - i·S, Y[Q-k] = C + i·S (inverse: swapped).
+                    let (lo, hi) = if dir == 0 { (plus, minus) } else { (minus, plus) };
+                    store(k + j, c, lo);
+                    store(q - k - j, c, hi);
+                }
+                k += kb;
+            }
+        }
+    }
+
+    /// `out[j] = (C + t, C - t)` for k = k0 + j, j < KB: `C = x0 + Σ cos·a_n`, `t = Σ sin·b_n`,
+    /// with 2·KB independent FMA chains.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn kblock<const KB: usize>(
+        &self,
+        a: &[std::arch::x86_64::__m256; 15],
+        b: &[std::arch::x86_64::__m256; 15],
+        x0: std::arch::x86_64::__m256,
+        k0: usize,
+        out: &mut [[std::arch::x86_64::__m256; 2]; 4],
+    ) -> usize {
+        use std::arch::x86_64::*;
+        let m = self.q / 2;
+        let (mut cc, mut t) = ([x0; KB], [_mm256_setzero_ps(); KB]);
+        for n in 0..m {
+            let (cs, sn) = (&self.cos[n * m + k0 - 1..][..KB], &self.sin[n * m + k0 - 1..][..KB]);
+            for j in 0..KB {
+                cc[j] = _mm256_fmadd_ps(a[n], _mm256_set1_ps(cs[j]), cc[j]);
+                t[j] = _mm256_fmadd_ps(b[n], _mm256_set1_ps(sn[j]), t[j]);
+            }
+        }
+        for j in 0..KB {
+            out[j] = [_mm256_add_ps(cc[j], t[j]), _mm256_sub_ps(cc[j], t[j])];
+        }
+        KB
+    }
+}
+
+/// `r[k1·Q + k2] = y[k2·P + k1]` for k2 < `k2_end` (a multiple of 4) and all k1 < P (4 | P),
+/// by 4×4 tiles of complex values in AVX registers.
+/// Safety: AVX available; `y` and `r` hold P·Q complex values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn transpose4(y: *const C32, r: *mut C32, q: usize, p: usize, k2_end: usize) {
+    use std::arch::x86_64::*;
+    for k2 in (0..k2_end).step_by(4) {
+        for k1 in (0..p).step_by(4) {
+            let row = |i: usize| _mm256_loadu_pd(y.add((k2 + i) * p + k1).cast());
+            let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+            let (t0, t1) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
+            let (t2, t3) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
+            let cols = [
+                _mm256_permute2f128_pd::<0x20>(t0, t2),
+                _mm256_permute2f128_pd::<0x20>(t1, t3),
+                _mm256_permute2f128_pd::<0x31>(t0, t2),
+                _mm256_permute2f128_pd::<0x31>(t1, t3),
+            ];
+            for (i, c) in cols.into_iter().enumerate() {
+                _mm256_storeu_pd(r.add((k1 + i) * q + k2).cast(), c);
+            }
+        }
+    }
+}
+
+/// Push every (H, W) image of `x` (any strides, negative included) onto `out`, in order.
+fn split_images<'a>(x: ArrayViewMutD<'a, C32>, out: &mut Vec<ArrayViewMut2<'a, C32>>) {
+    if x.ndim() == 2 {
+        out.push(x.into_dimensionality::<Ix2>().expect("two axes"));
+        return;
+    }
+    let mut rest = x;
+    while rest.len_of(Axis(0)) > 0 {
+        let (first, tail) = rest.split_at(Axis(0), 1);
+        split_images(first.index_axis_move(Axis(0), 0), out);
+        rest = tail;
+    }
+}
+
+/// `fftshift` of a 2-D array (index 0 moves to n/2 on each axis), numpy's convention.
+pub fn fftshift2<T: Clone>(x: &ArrayView2<T>) -> Array2<T> {
     roll2(x, x.nrows() / 2, x.ncols() / 2)
 }
 
-/// `ifftshift` (inverse of [`fftshift2`]; differs from it for odd sizes).
-pub fn ifftshift2<T: Clone>(x: &ndarray::ArrayView2<T>) -> Array2<T> {
+/// `ifftshift` of a 2-D array (index n/2 moves to 0; the inverse of [`fftshift2`], which it
+/// differs from for odd sizes).
+pub fn ifftshift2<T: Clone>(x: &ArrayView2<T>) -> Array2<T> {
     roll2(x, x.nrows().div_ceil(2), x.ncols().div_ceil(2))
 }
 
-fn roll2<T: Clone>(x: &ndarray::ArrayView2<T>, sh: usize, sw: usize) -> Array2<T> {
+/// `y[(i + sh) % h, (j + sw) % w] = x[i, j]`, as four quadrant copies.
+fn roll2<T: Clone>(x: &ArrayView2<T>, sh: usize, sw: usize) -> Array2<T> {
     let (h, w) = x.dim();
-    Array2::from_shape_fn((h, w), |(i, j)| x[[(i + h - sh) % h, (j + w - sw) % w]].clone())
+    let mut y = x.to_owned();
+    if h == 0 || w == 0 {
+        return y;
+    }
+    let (sh, sw) = (sh % h, sw % w);
+    use ndarray::s;
+    y.slice_mut(s![sh.., sw..]).assign(&x.slice(s![..h - sh, ..w - sw]));
+    y.slice_mut(s![sh.., ..sw]).assign(&x.slice(s![..h - sh, w - sw..]));
+    y.slice_mut(s![..sh, sw..]).assign(&x.slice(s![h - sh.., ..w - sw]));
+    y.slice_mut(s![..sh, ..sw]).assign(&x.slice(s![h - sh.., w - sw..]));
+    y
 }
 
-/// Forward centred FFT over the last two axes, in place (plan from the shared planner).
+/// Forward centred FFT over the last two axes, in place (shared planner; parallel).
 pub fn fft2c_inplace<D: Dimension>(x: &mut ndarray::ArrayViewMut<C32, D>) {
     let mut d = x.view_mut().into_dyn();
     let nd = d.ndim();
+    assert!(nd >= 2, "fft2c needs at least 2 axes, got {}", nd);
     global_planner().plan(d.shape()[nd - 2], d.shape()[nd - 1]).forward(&mut d)
 }
 
-/// Inverse centred FFT over the last two axes, in place.
+/// Inverse centred FFT over the last two axes, in place (shared planner; parallel).
 pub fn ifft2c_inplace<D: Dimension>(x: &mut ndarray::ArrayViewMut<C32, D>) {
     let mut d = x.view_mut().into_dyn();
     let nd = d.ndim();
+    assert!(nd >= 2, "ifft2c needs at least 2 axes, got {}", nd);
     global_planner().plan(d.shape()[nd - 2], d.shape()[nd - 1]).inverse(&mut d)
 }
 
-/// Forward centred orthonormal FFT over the last two axes: `fftshift(fft2(ifftshift(x)))/√(HW)`.
+/// Forward centred orthonormal FFT over the last two axes:
+/// `fftshift(fft2(ifftshift(x)))/√(HW)`, returned as a new standard-layout array.
 pub fn fft2c<S, D>(x: &ndarray::ArrayBase<S, D>) -> ndarray::Array<C32, D>
 where
     S: ndarray::Data<Elem = C32>,
     D: Dimension,
 {
-    let mut y = x.to_owned();
+    let mut y = x.as_standard_layout().into_owned();
     fft2c_inplace(&mut y.view_mut());
     y
 }
 
-/// Inverse centred orthonormal FFT over the last two axes.
+/// Inverse centred orthonormal FFT over the last two axes:
+/// `fftshift(ifft2(ifftshift(x)))·√(HW)/(HW)`, returned as a new standard-layout array.
 pub fn ifft2c<S, D>(x: &ndarray::ArrayBase<S, D>) -> ndarray::Array<C32, D>
 where
     S: ndarray::Data<Elem = C32>,
     D: Dimension,
 {
-    let mut y = x.to_owned();
+    let mut y = x.as_standard_layout().into_owned();
     ifft2c_inplace(&mut y.view_mut());
     y
 }
 
-#[allow(dead_code)]
-fn _assert_dyn(_: ArrayD<C32>) {}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The four-step row transform equals rustfft on the (-1)^n-modulated row, both directions.
+    #[test]
+    fn prime_rows_match_rustfft() {
+        let mut planner = FftPlanner::new();
+        assert!(PrimeRows::new(&mut planner, 46).is_none() && PrimeRows::new(&mut planner, 320).is_none());
+        for w in [52, 68, 76, 92, 116, 124, 184, 368, 372, 1472] {
+            let Some(pr) = PrimeRows::new(&mut planner, w) else { return }; // no AVX2+FMA: unused
+            let x: Vec<C32> =
+                (0..w).map(|i| C32::new((i as f32 * 0.37).sin(), (i as f32 * 0.11).cos())).collect();
+            for (dir, d) in [FftDirection::Forward, FftDirection::Inverse].into_iter().enumerate() {
+                let mut want: Vec<C32> =
+                    x.iter().enumerate().map(|(n, &v)| if n % 2 == 1 { -v } else { v }).collect();
+                planner.plan_fft(w, d).process(&mut want);
+                let (mut got, mut s) =
+                    (x.clone(), vec![C32::default(); w + pr.inner[dir].get_inplace_scratch_len()]);
+                pr.process(&mut got, dir, &mut s);
+                let err = got.iter().zip(&want).map(|(a, b)| (a - b).norm_sqr()).sum::<f32>().sqrt();
+                let norm = want.iter().map(|b| b.norm_sqr()).sum::<f32>().sqrt();
+                assert!(err < 1e-5 * norm, "w={w} dir={dir}: error {err} vs norm {norm}");
+            }
+        }
+    }
+}

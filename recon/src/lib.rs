@@ -5,7 +5,14 @@
 //! pipelines that the `recon` binary calls.
 
 pub mod error;
+pub mod evaluate;
+pub mod info;
 pub mod io;
+pub mod maskgen;
 pub mod metrics;
+pub mod progress;
+pub mod reconstruct;
+pub mod scan;
+pub mod simulate;
 
 pub use error::{ReconError, Result};

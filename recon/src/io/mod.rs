@@ -5,4 +5,5 @@ pub mod atomic;
 pub mod cfl;
 pub mod hdf5;
 pub mod nifti;
+pub mod npy;
 pub mod png;

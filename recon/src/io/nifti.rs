@@ -1,1 +1,509 @@
-//! (in progress)
+//! NIfTI-1 volumes (`.nii`, `.nii.gz`), read and written the way nibabel sees them.
+//!
+//! * **Axes**: [`Volume::data`] is indexed `[i, j, k]` = (x, y, z) voxel indices exactly like
+//!   nibabel's `img.get_fdata()[i, j, k]` (the file's order, x fastest on disk). The array is
+//!   stored column-major, like the file, so reading makes no transposing copy
+//!   (`data.as_slice_memory_order()` is the file's voxel order).
+//! * **Values**: every integer and float datatype is converted to `f32` as
+//!   `stored · scl_slope + scl_inter` (computed in f64). As in nibabel, a slope of 0 or a
+//!   non-finite slope means "no scaling"; a finite slope with a non-finite intercept is an error.
+//!   Complex, RGB and float128 volumes are refused.
+//! * **Affine** (voxel index → world mm), chosen as nibabel's `img.affine` does: the **sform**
+//!   if `sform_code > 0`, else the **qform** if `qform_code > 0` (quaternion,
+//!   `qfac = pixdim[0]`), else nibabel's fallback `diag(−dx, dy, dz)` centred on the volume.
+//! * **Voxel size** is `pixdim[1..=3]` (nibabel's `header.get_zooms()`), 1 for missing axes.
+//! * **Shape**: 1-, 2- and 3-D files, and 4-D (up to 7-D) files whose extra dimensions are all
+//!   1 (a single volume). Anything else is refused with the shape in the message.
+//!
+//! The header is parsed by the `nifti` crate (both byte orders); voxels are decoded and scaled
+//! here so that the rules above hold (the crate would multiply by a NaN slope, for instance).
+//! Writing produces a little-endian float32 NIfTI-1 single file (gzip-compressed when the name
+//! ends in `.gz`) through [`write_atomic`].
+
+use crate::error::{ReconError, Result};
+use crate::io::atomic::write_atomic;
+use flate2::read::MultiGzDecoder;
+use ndarray::{Array2, Array3, Axis, ShapeBuilder};
+use nifti::{Endianness, NiftiHeader};
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+
+/// NIfTI-1 header size plus the 4-byte extension flag: where voxels start in a `.nii` file.
+const HEADER_BYTES: usize = 352;
+
+/// A 3-D image with its geometry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Volume {
+    /// Voxel values, indexed `[x, y, z]` as nibabel's `get_fdata()`.
+    pub data: Array3<f32>,
+    /// Voxel index `(i, j, k, 1)` → world coordinates in mm (row-major 4×4, last row 0 0 0 1).
+    pub affine: [[f64; 4]; 4],
+    /// Voxel side lengths in mm along x, y, z (`pixdim[1..=3]`).
+    pub voxel_size: [f64; 3],
+}
+
+impl Volume {
+    /// A volume whose affine is `diag(voxel_size)`: voxel (0, 0, 0) at the world origin.
+    pub fn new(data: Array3<f32>, voxel_size: [f64; 3]) -> Volume {
+        let mut affine = [[0.0; 4]; 4];
+        for (i, &v) in voxel_size.iter().enumerate() {
+            affine[i][i] = v;
+        }
+        affine[3][3] = 1.0;
+        Volume { data, affine, voxel_size }
+    }
+
+    /// Number of voxels along x, y, z.
+    pub fn shape(&self) -> [usize; 3] {
+        let (x, y, z) = self.data.dim();
+        [x, y, z]
+    }
+
+    /// The 2-D slice at `index` along `axis` (0 = x, 1 = y, 2 = z), in **display
+    /// orientation**: if `p < q` are the two remaining axes, the result has shape
+    /// `(n_q, n_p)`, row `r` holding `q = n_q − 1 − r` and column `c` holding `p = c`. This is
+    /// what matplotlib shows for `imshow(vol[..., k].T, origin="lower")` (nibabel's tutorial
+    /// view): for an RAS-stored brain an axial slice (`axis = 2`) has anterior at the top and the
+    /// subject's right on the right. The result is a fresh row-major array.
+    pub fn slice(&self, axis: usize, index: usize) -> Result<Array2<f32>> {
+        let shape = self.shape();
+        if axis > 2 || index >= shape[axis] {
+            return Err(ReconError::Invalid(format!(
+                "slice {index} along axis {axis} is outside a volume of shape {shape:?}"
+            )));
+        }
+        let s = self.data.index_axis(Axis(axis), index); // axes (p, q)
+        let (np, nq) = s.dim();
+        Ok(Array2::from_shape_fn((nq, np), |(r, c)| s[[c, nq - 1 - r]]))
+    }
+}
+
+/// Reads a `.nii` or `.nii.gz` file (gzip is recognised by its magic bytes, whatever the name).
+/// Errors name the file: not NIfTI-1 (including NIfTI-2 and `.hdr/.img` pairs), truncated,
+/// unsupported datatype, or more than one volume.
+pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
+    let path = path.as_ref();
+    let raw = std::fs::read(path).map_err(|e| ReconError::io(path, e))?;
+    let bad = |msg: String| ReconError::format(path, msg);
+    let gz = raw.starts_with(&[0x1f, 0x8b]);
+    let mut decoder = gz.then(|| MultiGzDecoder::new(&raw[..]));
+    // The header (and extension flag), decompressed on its own first so that nothing large is
+    // decoded before the header has been checked.
+    let mut bytes: Vec<u8> = match decoder.as_mut() {
+        Some(d) => read_up_to(d, HEADER_BYTES).map_err(|e| bad(format!("corrupt gzip stream: {e}")))?,
+        None => raw[..raw.len().min(HEADER_BYTES)].to_vec(),
+    };
+    if bytes.len() < 348 {
+        return Err(bad(format!(
+            "not a NIfTI-1 file: {} bytes, shorter than a NIfTI-1 header (348)",
+            bytes.len()
+        )));
+    }
+    let sizeof_hdr = i32::from_le_bytes(bytes[..4].try_into().unwrap());
+    if sizeof_hdr == 540 || sizeof_hdr.swap_bytes() == 540 {
+        return Err(bad("NIfTI-2 files are not supported (save as NIfTI-1)".into()));
+    }
+    if sizeof_hdr != 348 && sizeof_hdr.swap_bytes() != 348 {
+        return Err(bad(format!("not a NIfTI-1 file (header size field is {sizeof_hdr}, not 348)")));
+    }
+    let hdr = NiftiHeader::from_reader(&bytes[..348]).map_err(|e| bad(format!("not a NIfTI-1 file: {e}")))?;
+    if &hdr.magic != b"n+1\0" {
+        return Err(bad(format!(
+            "not a single-file NIfTI-1 image (magic {:?}); .hdr/.img pairs and Analyze files are not supported",
+            String::from_utf8_lossy(&hdr.magic[..3])
+        )));
+    }
+    let geom = Geometry::from_header(&hdr).map_err(bad)?;
+    let (dtype_name, size) = datatype(hdr.datatype).map_err(bad)?;
+    let [nx, ny, nz] = geom.shape;
+    let nbytes = nx * ny * nz * size; // each ≤ 32767: no overflow on 64-bit
+    if hdr.vox_offset.is_nan() || hdr.vox_offset < 0.0 {
+        return Err(bad(format!("invalid vox_offset {}", hdr.vox_offset)));
+    }
+    // nibabel moves a too-small offset of a single file to 352.
+    let offset = (hdr.vox_offset as usize).max(HEADER_BYTES);
+    let needed =
+        offset.checked_add(nbytes).ok_or_else(|| bad(format!("invalid vox_offset {}", hdr.vox_offset)))?;
+    let available = match decoder.as_mut() {
+        Some(d) => {
+            let mut rest = Vec::new();
+            d.take((needed - bytes.len()) as u64)
+                .read_to_end(&mut rest)
+                .map_err(|e| bad(format!("corrupt or truncated gzip stream: {e}")))?;
+            bytes.extend_from_slice(&rest);
+            &bytes[..]
+        }
+        None => &raw[..],
+    };
+    if available.len() < needed {
+        return Err(bad(format!(
+            "truncated: the header declares {nx}×{ny}×{nz} {dtype_name} voxels ({nbytes} bytes from offset \
+             {offset}) but the {}file has {} bytes",
+            if gz { "decompressed " } else { "" },
+            available.len()
+        )));
+    }
+    let (slope, inter) = scaling(&hdr).map_err(bad)?;
+    let big = hdr.endianness == Endianness::Big;
+    let values = decode(&available[offset..needed], hdr.datatype, big, slope, inter);
+    let data = Array3::from_shape_vec((nx, ny, nz).f(), values).expect("size checked");
+    Ok(Volume { data, affine: geom.affine(&hdr), voxel_size: geom.voxel_size })
+}
+
+/// Writes `volume` as a little-endian float32 NIfTI-1 file; gzip-compressed when the file name
+/// ends in `.gz`. The affine goes to the sform (`sform_code = 2`, aligned; stored as f32, the
+/// format's precision) and, when it is a rotation times `diag(voxel_size)` (optionally with a
+/// flip), also to the qform (`qform_code = 2`), else `qform_code = 0`. `pixdim[1..=3]` =
+/// `voxel_size`, units mm, `scl_slope = 1`, `scl_inter = 0`.
+pub fn write_volume(path: impl AsRef<Path>, volume: &Volume) -> Result<()> {
+    let path = path.as_ref();
+    let shape = volume.shape();
+    if shape.iter().any(|&n| n == 0 || n > i16::MAX as usize) {
+        return Err(ReconError::Invalid(format!(
+            "{}: NIfTI-1 sizes must be 1..=32767, volume shape is {shape:?}",
+            path.display()
+        )));
+    }
+    let finite = volume.affine.iter().flatten().chain(&volume.voxel_size).all(|v| v.is_finite());
+    if !finite {
+        return Err(ReconError::Invalid(format!("{}: affine or voxel size is not finite", path.display())));
+    }
+    let header = encode_header(shape, &volume.affine, volume.voxel_size);
+    let gz = path.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".gz"));
+    write_atomic(path, |tmp| {
+        let io = |e| ReconError::io(tmp, e);
+        let file = BufWriter::with_capacity(1 << 16, File::create(tmp).map_err(io)?);
+        let file = if gz {
+            let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::new(6));
+            write_body(&mut enc, &header, volume).map_err(io)?;
+            enc.finish().map_err(io)?
+        } else {
+            let mut file = file;
+            write_body(&mut file, &header, volume).map_err(io)?;
+            file
+        };
+        file.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)
+    })
+}
+
+/// Header, then voxels in file order (x fastest: the row-major order of the transposed view).
+fn write_body(out: &mut impl Write, header: &[u8], volume: &Volume) -> std::io::Result<()> {
+    out.write_all(header)?;
+    let mut chunk = Vec::with_capacity(1 << 16);
+    for v in volume.data.t().iter() {
+        chunk.extend_from_slice(&v.to_le_bytes());
+        if chunk.len() >= 1 << 16 {
+            out.write_all(&chunk)?;
+            chunk.clear();
+        }
+    }
+    out.write_all(&chunk)
+}
+
+// ------------------------------------------------------------------------------------------
+
+/// Reads until `n` bytes or end of stream.
+fn read_up_to(r: &mut impl Read, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::with_capacity(n);
+    r.take(n as u64).read_to_end(&mut v)?;
+    Ok(v)
+}
+
+/// Shape and voxel sizes after the dimension checks.
+struct Geometry {
+    ndim: usize,
+    shape: [usize; 3],
+    voxel_size: [f64; 3],
+}
+
+impl Geometry {
+    fn from_header(h: &NiftiHeader) -> std::result::Result<Geometry, String> {
+        let nd = h.dim[0] as usize;
+        if !(1..=7).contains(&nd) {
+            return Err(format!("invalid dim[0] = {nd} (must be 1..=7)"));
+        }
+        let dims: Vec<i64> = h.dim[1..=nd].iter().map(|&d| d as i16 as i64).collect();
+        if dims.iter().any(|&d| d < 1) {
+            return Err(format!("invalid dimensions {dims:?}"));
+        }
+        if dims.iter().skip(3).any(|&d| d != 1) {
+            return Err(format!(
+                "is {nd}-D with dimensions {dims:?}; only 3-D volumes (or 4-D with a single volume) \
+                 are supported — extract one volume first (e.g. fslroi or nibabel)"
+            ));
+        }
+        let mut shape = [1usize; 3];
+        let mut voxel_size = [1.0f64; 3];
+        for a in 0..nd.min(3) {
+            shape[a] = dims[a] as usize;
+            voxel_size[a] = h.pixdim[a + 1] as f64;
+        }
+        Ok(Geometry { ndim: nd, shape, voxel_size })
+    }
+
+    /// nibabel's `get_best_affine`: sform, else qform, else the centred fallback.
+    fn affine(&self, h: &NiftiHeader) -> [[f64; 4]; 4] {
+        let mut a = [[0.0; 4]; 4];
+        a[3][3] = 1.0;
+        if h.sform_code > 0 {
+            for (row, srow) in a.iter_mut().zip([h.srow_x, h.srow_y, h.srow_z]) {
+                for (dst, &src) in row.iter_mut().zip(srow.iter()) {
+                    *dst = src as f64;
+                }
+            }
+        } else if h.qform_code > 0 {
+            let r = quaternion_to_rotation(h.quatern_b as f64, h.quatern_c as f64, h.quatern_d as f64);
+            let qfac = if h.pixdim[0] == -1.0 { -1.0 } else { 1.0 };
+            let zoom = [h.pixdim[1] as f64, h.pixdim[2] as f64, h.pixdim[3] as f64 * qfac];
+            let offset = [h.quatern_x as f64, h.quatern_y as f64, h.quatern_z as f64];
+            for i in 0..3 {
+                for j in 0..3 {
+                    a[i][j] = r[i][j] * zoom[j];
+                }
+                a[i][3] = offset[i];
+            }
+        } else {
+            // nibabel `shape_zoom_affine(shape, zooms, x_flip=True)`.
+            let zoom = [-self.voxel_size[0], self.voxel_size[1], self.voxel_size[2]];
+            for i in 0..3 {
+                let n = if i < self.ndim { self.shape[i] } else { 1 };
+                a[i][i] = zoom[i];
+                a[i][3] = -((n as f64 - 1.0) / 2.0) * zoom[i];
+            }
+        }
+        a
+    }
+}
+
+/// The NIfTI quaternion (b, c, d) with `a = sqrt(1 − b² − c² − d²)` → rotation matrix
+/// (nibabel `quat2mat`). A slightly too-long (b, c, d) is normalised with `a = 0`, as the NIfTI
+/// reference library does.
+fn quaternion_to_rotation(b: f64, c: f64, d: f64) -> [[f64; 3]; 3] {
+    let n2 = b * b + c * c + d * d;
+    let (a, b, c, d) = if n2 < 1.0 {
+        ((1.0 - n2).sqrt(), b, c, d)
+    } else {
+        let n = n2.sqrt();
+        (0.0, b / n, c / n, d / n)
+    };
+    [
+        [a * a + b * b - c * c - d * d, 2.0 * (b * c - a * d), 2.0 * (b * d + a * c)],
+        [2.0 * (b * c + a * d), a * a + c * c - b * b - d * d, 2.0 * (c * d - a * b)],
+        [2.0 * (b * d - a * c), 2.0 * (c * d + a * b), a * a + d * d - c * c - b * b],
+    ]
+}
+
+/// The qform `(b, c, d, qfac)` of `affine` if its 3×3 part is `R · diag(voxel_size)` with `R`
+/// orthonormal (up to a flip of the third axis, recorded in `qfac`), to 1e-4 relative.
+/// The quaternion extraction is `nifti_mat44_to_quatern` from the NIfTI reference library.
+fn affine_to_quaternion(affine: &[[f64; 4]; 4], voxel_size: [f64; 3]) -> Option<[f64; 4]> {
+    let mut r = [[0.0f64; 3]; 3];
+    for j in 0..3 {
+        let norm = (0..3).map(|i| affine[i][j] * affine[i][j]).sum::<f64>().sqrt();
+        if norm == 0.0 || (norm - voxel_size[j]).abs() > 1e-4 * norm {
+            return None;
+        }
+        for i in 0..3 {
+            r[i][j] = affine[i][j] / norm;
+        }
+    }
+    for p in 0..3 {
+        for q in 0..3 {
+            let dot: f64 = (0..3).map(|i| r[i][p] * r[i][q]).sum();
+            if (dot - if p == q { 1.0 } else { 0.0 }).abs() > 1e-4 {
+                return None;
+            }
+        }
+    }
+    let det = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1])
+        - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0])
+        + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
+    let qfac = if det < 0.0 {
+        (0..3).for_each(|i| r[i][2] = -r[i][2]);
+        -1.0
+    } else {
+        1.0
+    };
+    let trace = r[0][0] + r[1][1] + r[2][2] + 1.0;
+    let (mut a, mut b, mut c, mut d);
+    if trace > 0.5 {
+        a = 0.5 * trace.sqrt();
+        b = 0.25 * (r[2][1] - r[1][2]) / a;
+        c = 0.25 * (r[0][2] - r[2][0]) / a;
+        d = 0.25 * (r[1][0] - r[0][1]) / a;
+    } else {
+        let xd = 1.0 + r[0][0] - (r[1][1] + r[2][2]);
+        let yd = 1.0 + r[1][1] - (r[0][0] + r[2][2]);
+        let zd = 1.0 + r[2][2] - (r[0][0] + r[1][1]);
+        if xd > 1.0 {
+            b = 0.5 * xd.sqrt();
+            c = 0.25 * (r[0][1] + r[1][0]) / b;
+            d = 0.25 * (r[0][2] + r[2][0]) / b;
+            a = 0.25 * (r[2][1] - r[1][2]) / b;
+        } else if yd > 1.0 {
+            c = 0.5 * yd.sqrt();
+            b = 0.25 * (r[0][1] + r[1][0]) / c;
+            d = 0.25 * (r[1][2] + r[2][1]) / c;
+            a = 0.25 * (r[0][2] - r[2][0]) / c;
+        } else {
+            d = 0.5 * zd.sqrt();
+            b = 0.25 * (r[0][2] + r[2][0]) / d;
+            c = 0.25 * (r[1][2] + r[2][1]) / d;
+            a = 0.25 * (r[1][0] - r[0][1]) / d;
+        }
+        if a < 0.0 {
+            (b, c, d) = (-b, -c, -d);
+            a = -a;
+        }
+    }
+    let _ = a;
+    Some([b, c, d, qfac])
+}
+
+/// nibabel's scaling rule: `(slope, inter)` to apply, `(1, 0)` when the slope is 0 or not finite.
+fn scaling(h: &NiftiHeader) -> std::result::Result<(f64, f64), String> {
+    let (slope, inter) = (h.scl_slope as f64, h.scl_inter as f64);
+    if slope == 0.0 || !slope.is_finite() {
+        return Ok((1.0, 0.0));
+    }
+    if !inter.is_finite() {
+        return Err(format!("valid scl_slope {slope} but invalid scl_inter {inter}"));
+    }
+    Ok((slope, inter))
+}
+
+/// Name and byte size of the supported datatypes.
+fn datatype(code: i16) -> std::result::Result<(&'static str, usize), String> {
+    Ok(match code {
+        2 => ("uint8", 1),
+        256 => ("int8", 1),
+        4 => ("int16", 2),
+        512 => ("uint16", 2),
+        8 => ("int32", 4),
+        768 => ("uint32", 4),
+        16 => ("float32", 4),
+        1024 => ("int64", 8),
+        1280 => ("uint64", 8),
+        64 => ("float64", 8),
+        32 | 1792 | 2048 => return Err(format!("complex voxels (datatype {code}) are not supported")),
+        128 | 2304 => return Err(format!("RGB voxels (datatype {code}) are not supported")),
+        _ => return Err(format!("unsupported datatype code {code}")),
+    })
+}
+
+/// Decodes `bytes` of datatype `code` to `v · slope + inter` as f32.
+fn decode(bytes: &[u8], code: i16, big: bool, slope: f64, inter: f64) -> Vec<f32> {
+    let scale = |v: f64| if slope == 1.0 && inter == 0.0 { v as f32 } else { (v * slope + inter) as f32 };
+    macro_rules! dec {
+        ($t:ty, $n:literal) => {
+            bytes
+                .chunks_exact($n)
+                .map(|c| {
+                    let a: [u8; $n] = c.try_into().unwrap();
+                    let v = if big { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) };
+                    scale(v as f64)
+                })
+                .collect()
+        };
+    }
+    match code {
+        2 => dec!(u8, 1),
+        256 => dec!(i8, 1),
+        4 => dec!(i16, 2),
+        512 => dec!(u16, 2),
+        8 => dec!(i32, 4),
+        768 => dec!(u32, 4),
+        16 => dec!(f32, 4),
+        1024 => dec!(i64, 8),
+        1280 => dec!(u64, 8),
+        64 => dec!(f64, 8),
+        _ => unreachable!("datatype checked before decoding"),
+    }
+}
+
+/// The 348-byte NIfTI-1 header (little-endian) plus a zero 4-byte extension flag.
+fn encode_header(shape: [usize; 3], affine: &[[f64; 4]; 4], voxel_size: [f64; 3]) -> Vec<u8> {
+    let mut h = vec![0u8; HEADER_BYTES];
+    let put = |h: &mut Vec<u8>, at: usize, b: &[u8]| h[at..at + b.len()].copy_from_slice(b);
+    let f32s = |h: &mut Vec<u8>, at: usize, vals: &[f64]| {
+        for (k, v) in vals.iter().enumerate() {
+            h[at + 4 * k..at + 4 * k + 4].copy_from_slice(&(*v as f32).to_le_bytes());
+        }
+    };
+    put(&mut h, 0, &348i32.to_le_bytes()); // sizeof_hdr
+    h[38] = b'r'; // regular
+    let dim = [3, shape[0] as i16, shape[1] as i16, shape[2] as i16, 1, 1, 1, 1];
+    for (k, d) in dim.iter().enumerate() {
+        put(&mut h, 40 + 2 * k, &d.to_le_bytes());
+    }
+    put(&mut h, 70, &16i16.to_le_bytes()); // datatype float32
+    put(&mut h, 72, &32i16.to_le_bytes()); // bitpix
+    let quat = affine_to_quaternion(affine, voxel_size);
+    let qfac = quat.map_or(1.0, |q| q[3]);
+    f32s(&mut h, 76, &[qfac, voxel_size[0], voxel_size[1], voxel_size[2], 1.0, 1.0, 1.0, 1.0]);
+    f32s(&mut h, 108, &[HEADER_BYTES as f64, 1.0, 0.0]); // vox_offset, scl_slope, scl_inter
+    h[123] = 2; // xyzt_units: mm
+    put(&mut h, 148, b"recon");
+    put(&mut h, 252, &(if quat.is_some() { 2i16 } else { 0 }).to_le_bytes()); // qform_code
+    put(&mut h, 254, &2i16.to_le_bytes()); // sform_code: aligned
+    if let Some(q) = quat {
+        f32s(&mut h, 256, &[q[0], q[1], q[2], affine[0][3], affine[1][3], affine[2][3]]);
+    }
+    for (k, row) in affine.iter().take(3).enumerate() {
+        f32s(&mut h, 280 + 16 * k, row);
+    }
+    put(&mut h, 344, b"n+1\0");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qform_round_trip_through_quaternion() {
+        // A rotation about an oblique axis, anisotropic voxels, with and without a flip.
+        let (t, u) = (0.3f64, [0.48f64, 0.6, 0.64]);
+        let (s, c) = t.sin_cos();
+        let rot = [
+            [
+                c + u[0] * u[0] * (1.0 - c),
+                u[0] * u[1] * (1.0 - c) - u[2] * s,
+                u[0] * u[2] * (1.0 - c) + u[1] * s,
+            ],
+            [
+                u[1] * u[0] * (1.0 - c) + u[2] * s,
+                c + u[1] * u[1] * (1.0 - c),
+                u[1] * u[2] * (1.0 - c) - u[0] * s,
+            ],
+            [
+                u[2] * u[0] * (1.0 - c) - u[1] * s,
+                u[2] * u[1] * (1.0 - c) + u[0] * s,
+                c + u[2] * u[2] * (1.0 - c),
+            ],
+        ];
+        for flip in [1.0, -1.0] {
+            let vox = [0.9, 1.1, 2.5];
+            let mut a = [[0.0; 4]; 4];
+            for i in 0..3 {
+                for j in 0..3 {
+                    a[i][j] = rot[i][j] * vox[j] * if j == 2 { flip } else { 1.0 };
+                }
+            }
+            let q = affine_to_quaternion(&a, vox).unwrap();
+            assert_eq!(q[3], flip);
+            let r = quaternion_to_rotation(q[0], q[1], q[2]);
+            for i in 0..3 {
+                for j in 0..3 {
+                    let back = r[i][j] * vox[j] * if j == 2 { q[3] } else { 1.0 };
+                    assert!((back - a[i][j]).abs() < 1e-12, "{i}{j}: {back} vs {}", a[i][j]);
+                }
+            }
+        }
+        // A shear is not a qform.
+        let mut sheared = [[1.0, 0.3, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0; 4]];
+        sheared[3][3] = 1.0;
+        assert!(affine_to_quaternion(&sheared, [1.0, 1.0440306, 1.0]).is_none());
+    }
+}

@@ -1,0 +1,20 @@
+//! Printing: metric tables for people, one JSON object for programs.
+
+use recon::reconstruct::MethodMetrics;
+
+/// Prints `value` as one line of JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> recon::Result<()> {
+    let s = serde_json::to_string(value).map_err(|e| recon::ReconError::Invalid(format!("JSON: {e}")))?;
+    println!("{s}");
+    Ok(())
+}
+
+/// A table of PSNR / SSIM / NMSE, one row per method.
+pub fn metrics_table(rows: &[MethodMetrics]) -> String {
+    let mut s = format!("{:<16} {:>9} {:>8} {:>9}\n", "method", "PSNR dB", "SSIM", "NMSE");
+    for r in rows {
+        let m = &r.metrics;
+        s += &format!("{:<16} {:>9.3} {:>8.4} {:>9.5}\n", r.method, m.psnr, m.ssim, m.nmse);
+    }
+    s
+}

@@ -1,0 +1,181 @@
+//! End-to-end tests of the `recon` binary on the committed sample scan and on bad files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SAMPLE: &str = "data/colin27_sim.h5";
+
+fn recon(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_recon"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the recon binary runs")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "recon failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("--json prints one JSON object")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn quick_start_reconstructs_the_sample_and_matches_scikit_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sample.recon.h5");
+    let before = std::fs::read(root().join(SAMPLE)).unwrap();
+    let r = recon(&["--input", SAMPLE, "--mask", "random", "--acceleration", "4", "--seed", "0", "--output", s(&out), "--json"]);
+    let v = json(&r);
+    assert_eq!(std::fs::read(root().join(SAMPLE)).unwrap(), before, "the input must not change");
+    // Reference numbers: scikit-image / numpy on the reconstruction this command writes
+    // (tests/fixtures/make_cli_fixture.py).
+    let fx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/cli_sample_metrics.json")).unwrap())
+            .unwrap();
+    let m = &v["metrics"][0];
+    assert_eq!(m["method"], "zero_filled");
+    for k in ["psnr", "ssim", "nmse"] {
+        let (got, want) = (m[k].as_f64().unwrap(), fx[k].as_f64().unwrap());
+        assert!((got - want).abs() <= 1e-3 * want.abs().max(1.0), "{k}: {got} vs scikit-image {want}");
+    }
+    // The written file holds what the issue names, readable by our own reader.
+    let f = recon::io::hdf5::open_any(&out).unwrap();
+    let names: Vec<String> = f.datasets().iter().map(|d| d.name.clone()).collect();
+    for want in ["reconstruction", "zero_filled", "mask"] {
+        assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+    }
+    // A second run refuses to overwrite without --force, and succeeds with it.
+    let again = recon(&["--input", SAMPLE, "--mask", "random", "--output", s(&out)]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert!(recon(&["--input", SAMPLE, "--mask", "random", "--output", s(&out), "--force"]).status.success());
+}
+
+#[test]
+fn refuses_to_overwrite_the_input() {
+    let r = recon(&["--input", SAMPLE, "--output", SAMPLE, "--force"]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("input"));
+}
+
+#[test]
+fn same_seed_same_mask_and_other_families_run() {
+    let dir = tempfile::tempdir().unwrap();
+    for (mask, acc) in [("equispaced", "4"), ("poisson", "4"), ("n2n", "6"), ("radial", "5"), ("gaussian", "4")] {
+        let out = dir.path().join(format!("{mask}.h5"));
+        let v = json(&recon(&["-i", SAMPLE, "--mask", mask, "--acceleration", acc, "-o", s(&out), "--json"]));
+        let achieved = v["mask"]["achieved_acceleration"].as_f64().unwrap();
+        let want: f64 = acc.parse().unwrap();
+        assert!((achieved / want - 1.0).abs() < 0.25, "{mask}: achieved {achieved} for {want}");
+        assert!(v["metrics"][0]["psnr"].as_f64().unwrap() > 15.0, "{mask}: {v}");
+    }
+    let a = json(&recon(&["-i", SAMPLE, "--seed", "7", "-o", s(&dir.path().join("a.h5")), "--json"]));
+    let b = json(&recon(&["-i", SAMPLE, "--seed", "7", "-o", s(&dir.path().join("b.h5")), "--json"]));
+    assert_eq!(a["metrics"], b["metrics"]);
+}
+
+#[test]
+fn mask_command_writes_every_format_with_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["png", "npy", "cfl"] {
+        let out = dir.path().join(format!("m.{ext}"));
+        let v = json(&recon(&["mask", "--mask", "random", "--shape", "64x48", "--acceleration", "4", "-o", s(&out), "--json"]));
+        assert!(out.exists());
+        let frac = v["sampled_fraction"].as_f64().unwrap();
+        assert!(frac > 0.1 && frac < 0.5, "{v}");
+        assert!(v["peak_sidelobe_ratio"].as_f64().unwrap() > 0.0);
+    }
+    let bad = recon(&["mask", "--mask", "nonsense", "--shape", "64x48", "-o", s(&dir.path().join("x.png"))]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nonsense"));
+}
+
+#[test]
+fn simulate_single_coil_holds_exactly_the_fft_of_the_slices() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sim1.h5");
+    let nii = "data/colin27_t1_1mm.nii.gz";
+    let r = recon(&["simulate", "--input", nii, "--coils", "1", "--slices", "90:92", "-o", s(&out)]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let f = recon::io::hdf5::FastMriFile::open(&out).unwrap();
+    assert_eq!(f.num_coils(), None, "one coil is the single-coil layout");
+    let scan = recon::scan::Scan::open(Path::new(&root().join(nii))).unwrap();
+    for (i, z) in [(0usize, 90usize), (1, 91)] {
+        let k = f.read_kspace_slice(i).unwrap();
+        let image = scan.slice(z).unwrap().reference.unwrap();
+        let want = kspace::fft2c(&image.mapv(|v| num_complex::Complex32::new(v, 0.0)));
+        let err = (&k.index_axis(ndarray::Axis(0), 0) - &want).mapv(|d| d.norm_sqr()).sum().sqrt();
+        let norm = want.mapv(|d| d.norm_sqr()).sum().sqrt();
+        assert!(err <= 1e-6 * norm, "slice {z}: relative error {}", err / norm);
+    }
+    // And the multi-coil layout with its RSS reference.
+    let out8 = dir.path().join("sim8.h5");
+    assert!(recon(&["simulate", "--input", nii, "--coils", "8", "--slices", "90:91", "-o", s(&out8)]).status.success());
+    let f8 = recon::io::hdf5::FastMriFile::open(&out8).unwrap();
+    assert_eq!(f8.num_coils(), Some(8));
+    assert_eq!(f8.reference_name(), Some("reconstruction_rss"));
+}
+
+#[test]
+fn eval_matches_the_reconstruction_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (targets, preds) = (dir.path().join("t"), dir.path().join("p"));
+    std::fs::create_dir_all(&targets).unwrap();
+    std::fs::create_dir_all(&preds).unwrap();
+    std::fs::copy(root().join(SAMPLE), targets.join("vol.h5")).unwrap();
+    let rec = json(&recon(&["-i", SAMPLE, "-o", s(&preds.join("vol.h5")), "--json"]));
+    let ev = json(&recon(&["eval", "--targets", s(&targets), "--predictions", s(&preds), "--json"]));
+    let (a, b) = (&rec["metrics"][0], &ev["volumes"][0]);
+    for k in ["psnr", "ssim", "nmse"] {
+        assert!((a[k].as_f64().unwrap() - b[k].as_f64().unwrap()).abs() < 1e-9, "{k}: {a} vs {b}");
+    }
+}
+
+#[test]
+fn info_describes_the_sample() {
+    let v = json(&recon(&["info", SAMPLE, "--json"]));
+    assert_eq!(v["scan"]["coils"], 4);
+    assert_eq!(v["scan"]["undersampled"], false);
+    let text = recon(&["info", SAMPLE]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("multi-coil"));
+}
+
+/// Each bad input gives a one-line error naming the file, exit code 1 or 2, no panic, and
+/// the file is left untouched.
+#[test]
+fn bad_inputs_give_one_line_errors_and_are_untouched() {
+    use recon::io::hdf5::{write_h5, AttrValue, H5Data};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sample = std::fs::read(root().join(SAMPLE)).unwrap();
+    std::fs::write(d.join("truncated.h5"), &sample[..sample.len() / 3]).unwrap();
+    std::fs::write(d.join("empty.h5"), b"").unwrap();
+    std::fs::write(d.join("text.h5"), b"this is not an HDF5 file\n").unwrap();
+    let img = ndarray::Array3::<f32>::ones((2, 8, 8)).into_dyn();
+    write_h5(&d.join("wrongname.h5"), &[("image", H5Data::F32(img.clone()))], &[]).unwrap();
+    write_h5(&d.join("wrongdtype.h5"), &[("kspace", H5Data::F32(img.clone()))], &[]).unwrap();
+    let mut k = ndarray::Array3::<num_complex::Complex32>::ones((2, 8, 8));
+    k[[1, 3, 3]].re = f32::NAN;
+    write_h5(&d.join("nan.h5"), &[("kspace", H5Data::C64(k.into_dyn()))], &[("acquisition", AttrValue::Str("X".into()))])
+        .unwrap();
+    for name in ["truncated.h5", "empty.h5", "text.h5", "wrongname.h5", "wrongdtype.h5", "nan.h5"] {
+        let p = d.join(name);
+        let before = std::fs::read(&p).unwrap();
+        let r = recon(&["--input", s(&p), "-o", s(&d.join(format!("{name}.out.h5")))]);
+        let err = String::from_utf8_lossy(&r.stderr);
+        let code = r.status.code();
+        assert!(code == Some(1) || code == Some(2), "{name}: exit {code:?}, {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(name), "{name}: the error must name the file: {err}");
+        assert_eq!(std::fs::read(&p).unwrap(), before, "{name} was modified");
+        assert!(!d.join(format!("{name}.out.h5")).exists(), "{name}: no output on failure");
+    }
+}
