@@ -88,7 +88,12 @@ fn io(path: &Path, source: std::io::Error) -> ModelError {
 
 /// Saves the weights of `varmap` (in their own dtype), `meta`, and the optimiser state if
 /// given. Atomic (temporary file + rename).
-pub fn save_checkpoint(path: impl AsRef<Path>, varmap: &VarMap, meta: &ModelMeta, optimiser: Option<&AdamState>) -> Result<()> {
+pub fn save_checkpoint(
+    path: impl AsRef<Path>,
+    varmap: &VarMap,
+    meta: &ModelMeta,
+    optimiser: Option<&AdamState>,
+) -> Result<()> {
     write(path.as_ref(), varmap, meta, optimiser, None)
 }
 
@@ -98,7 +103,13 @@ pub fn export_model(path: impl AsRef<Path>, varmap: &VarMap, meta: &ModelMeta, d
     write(path.as_ref(), varmap, meta, None, Some(dtype))
 }
 
-fn write(path: &Path, varmap: &VarMap, meta: &ModelMeta, opt: Option<&AdamState>, dtype: Option<DType>) -> Result<()> {
+fn write(
+    path: &Path,
+    varmap: &VarMap,
+    meta: &ModelMeta,
+    opt: Option<&AdamState>,
+    dtype: Option<DType>,
+) -> Result<()> {
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
     for (name, var) in varmap.data().lock().unwrap().iter() {
         let t = var.as_tensor().to_device(&Device::Cpu)?;
@@ -111,7 +122,8 @@ fn write(path: &Path, varmap: &VarMap, meta: &ModelMeta, opt: Option<&AdamState>
             }
         }
         tensors.push((format!("{OPT}step"), Tensor::new(&[s.step as i64], &Device::Cpu)?));
-        tensors.push((format!("{OPT}beta_powers"), Tensor::new(&[s.beta1_power, s.beta2_power], &Device::Cpu)?));
+        tensors
+            .push((format!("{OPT}beta_powers"), Tensor::new(&[s.beta1_power, s.beta2_power], &Device::Cpu)?));
     }
     let mut info = HashMap::new();
     info.insert("format".to_string(), FORMAT.to_string());
@@ -197,7 +209,8 @@ pub fn load_checkpoint(path: impl AsRef<Path>, device: &Device) -> Result<Checkp
             data.insert(name.clone(), Var::from_tensor(&t.to_dtype(dtype)?.to_device(device)?)?);
         }
     }
-    let net = Network::from_varmap(&meta.arch, &varmap, dtype, device).map_err(|e| bad(path, e.to_string()))?;
+    let net =
+        Network::from_varmap(&meta.arch, &varmap, dtype, device).map_err(|e| bad(path, e.to_string()))?;
     let optimiser = if opt.is_empty() { None } else { Some(optimiser_state(path, &mut opt, &weights)?) };
     Ok(Checkpoint { net, varmap, meta, optimiser, stored_dtype })
 }

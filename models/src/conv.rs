@@ -20,7 +20,9 @@
 //! input gradient is a convolution of the padded output gradient with the flipped kernel).
 //! On other devices [`conv3x3`] uses candle's `conv2d` + `broadcast_add`.
 
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType};
+use candle_core::{
+    bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
+};
 
 use crate::cpu::{map1, map2, slice};
 
@@ -138,8 +140,25 @@ unsafe fn gemm_with<T: WithDType>(
     // SAFETY: the caller guarantees every index reached through these strides is in bounds.
     unsafe {
         gemm::gemm(
-            m, n, k, dst, dst_cs as isize, dst_rs as isize, accumulate, lhs, lhs_cs as isize, lhs_rs as isize,
-            rhs, rhs_cs as isize, rhs_rs as isize, one, one, false, false, false, par,
+            m,
+            n,
+            k,
+            dst,
+            dst_cs as isize,
+            dst_rs as isize,
+            accumulate,
+            lhs,
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs,
+            rhs_cs as isize,
+            rhs_rs as isize,
+            one,
+            one,
+            false,
+            false,
+            false,
+            par,
         )
     }
 }
@@ -204,7 +223,9 @@ fn input_grad<T: WithDType>(gy: &[T], w: &[T], ci: usize, co: usize, g: Geom) ->
 ///
 /// Each GEMM here is small (co × ci) with a long reduction (k = L), which the GEMM crate
 /// does not split across threads, so the grid is cut into one range per thread, each range
-/// accumulates its own partial dW, and the partials are summed.
+/// accumulates its own partial dW, and the partials are summed (in a fixed order: the result
+/// is deterministic for a given thread count, and may differ in the last bits between
+/// thread counts).
 fn weight_grad<T: WithDType>(gy: &[T], x: &[T], ci: usize, co: usize, g: Geom) -> Vec<T> {
     let threads = candle_core::utils::get_num_threads().clamp(1, 16);
     let chunk = g.grid().div_ceil(threads);
@@ -326,7 +347,13 @@ impl CustomOp2 for InputGrad {
         "conv3x3-input-grad"
     }
 
-    fn cpu_fwd(&self, gy: &CpuStorage, gl: &Layout, w: &CpuStorage, wl: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        gy: &CpuStorage,
+        gl: &Layout,
+        w: &CpuStorage,
+        wl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let (g, co) = geom(gl)?;
         let ci = wl.shape().dims4()?.1;
         let dx = map2!(gy, gl, w, wl, |gy, w| input_grad(gy, w, ci, co, g));
@@ -339,7 +366,13 @@ impl CustomOp2 for WeightGrad {
         "conv3x3-weight-grad"
     }
 
-    fn cpu_fwd(&self, gy: &CpuStorage, gl: &Layout, x: &CpuStorage, xl: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        gy: &CpuStorage,
+        gl: &Layout,
+        x: &CpuStorage,
+        xl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let (g, co) = geom(gl)?;
         let ci = xl.shape().dims4()?.1;
         let dw = map2!(gy, gl, x, xl, |gy, x| weight_grad(gy, x, ci, co, g));

@@ -78,7 +78,13 @@ impl CustomOp2 for LeakyReluGrad {
         "leaky-relu-grad"
     }
 
-    fn cpu_fwd(&self, g: &CpuStorage, gl: &Layout, x: &CpuStorage, xl: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        g: &CpuStorage,
+        gl: &Layout,
+        x: &CpuStorage,
+        xl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         Ok((map2!(g, gl, x, xl, |g, x| leaky_grad(g, x, self.0)), gl.shape().clone()))
     }
 }
@@ -170,7 +176,13 @@ impl CustomOp2 for MaxPool2Grad {
         "max-pool-2x2-grad"
     }
 
-    fn cpu_fwd(&self, g: &CpuStorage, gl: &Layout, x: &CpuStorage, xl: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        g: &CpuStorage,
+        gl: &Layout,
+        x: &CpuStorage,
+        xl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let (planes, h, w) = pool_dims(xl)?;
         Ok((map2!(g, gl, x, xl, |g, x| pool_grad(g, x, planes, h, w)), xl.shape().clone()))
     }

@@ -62,7 +62,14 @@ fn stream(seed: u64, name: &str) -> SplitMix64 {
 
 /// Draws the initial value of parameter `name` for an [`Init`] hint. Supported hints:
 /// `Const`, `Randn`, `Uniform` (the ones our networks use).
-pub fn init_tensor(shape: &Shape, name: &str, init: Init, seed: u64, dtype: DType, dev: &Device) -> Result<Tensor> {
+pub fn init_tensor(
+    shape: &Shape,
+    name: &str,
+    init: Init,
+    seed: u64,
+    dtype: DType,
+    dev: &Device,
+) -> Result<Tensor> {
     let n = shape.elem_count();
     let values: Vec<f64> = match init {
         Init::Const(v) => vec![v; n],

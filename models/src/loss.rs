@@ -23,7 +23,7 @@ pub fn l1(pred: &Tensor, target: &Tensor) -> Result<Tensor> {
 /// `2·1e-8·mean|d| + 1e-16`), γ = 1 is L1 (+1e-8), γ → 0 approaches the mode. The paper
 /// anneals γ from 2 to 0 over training ([`gamma_schedule`]).
 pub fn l0_annealed(pred: &Tensor, target: &Tensor, gamma: f64) -> Result<Tensor> {
-    if !(gamma >= 0.) {
+    if gamma.is_nan() || gamma < 0. {
         bail!("l0_annealed: gamma must be ≥ 0, got {gamma}")
     }
     pred.sub(target)?.abs()?.affine(1., L0_EPS)?.powf(gamma)?.mean_all()

@@ -107,7 +107,9 @@ impl Network {
         let want = param_names(cfg)?;
         let data = varmap.data().lock().unwrap();
         if let Some(extra) = data.keys().find(|k| !want.contains(k)) {
-            return Err(candle_core::Error::Msg(format!("unexpected parameter {extra} for {}", cfg.name())).into());
+            return Err(
+                candle_core::Error::Msg(format!("unexpected parameter {extra} for {}", cfg.name())).into()
+            );
         }
         drop(data);
         Ok(net)

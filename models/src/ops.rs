@@ -9,7 +9,7 @@
 //!   loses its gradient.
 //!
 //! Both are rebuilt here: on the CPU as single-pass custom kernels with explicit backward
-//! passes ([`crate::cpu`]), elsewhere from reshape / broadcast / reductions / elementwise
+//! passes (`cpu.rs`), elsewhere from reshape / broadcast / reductions / elementwise
 //! ops whose backward passes in `candle-core/src/backprop.rs` are plain sums and products
 //! (the `*_composite` functions, also gradient-checked on the CPU).
 

@@ -118,7 +118,11 @@ impl Module for Red30 {
         for (k, deconv) in self.deconvs.iter().enumerate().take(RED_HALF_DEPTH - 1) {
             let a = deconv.forward(&h)?;
             let j = k + 1;
-            h = if j % 2 == 0 { a.add(&skips.pop().expect("one skip per even layer"))?.relu()? } else { a.relu()? };
+            h = if j % 2 == 0 {
+                a.add(&skips.pop().expect("one skip per even layer"))?.relu()?
+            } else {
+                a.relu()?
+            };
         }
         let y = self.deconvs[RED_HALF_DEPTH - 1].forward(&h)?;
         if self.cfg.in_channels == self.cfg.out_channels {

@@ -5,8 +5,8 @@ use models::{
     conv::conv3x3,
     init::SplitMix64,
     ops::{
-        leaky_relu, leaky_relu_composite, max_pool2x2, max_pool2x2_composite, pad_bottom_right, upsample_nearest2x,
-        upsample_nearest2x_composite, PadMode,
+        leaky_relu, leaky_relu_composite, max_pool2x2, max_pool2x2_composite, pad_bottom_right,
+        upsample_nearest2x, upsample_nearest2x_composite, PadMode,
     },
     DType, Device, Module, NetConfig, Network, Tensor, UNetConfig, VarMap,
 };
@@ -45,7 +45,11 @@ fn check_op(f: &dyn Fn(&Tensor) -> Tensor, x: &Tensor, tol: f64) {
         let tp = Tensor::from_vec(xp, x.dims(), &Device::Cpu).unwrap();
         let tm = Tensor::from_vec(xm, x.dims(), &Device::Cpu).unwrap();
         let fd = (probe(f, &tp, &r) - probe(f, &tm, &r)) / (2. * eps);
-        assert!((fd - g[i]).abs() <= tol * (1. + fd.abs()), "coordinate {i}: finite difference {fd}, backward {}", g[i]);
+        assert!(
+            (fd - g[i]).abs() <= tol * (1. + fd.abs()),
+            "coordinate {i}: finite difference {fd}, backward {}",
+            g[i]
+        );
     }
 }
 
@@ -77,7 +81,8 @@ fn max_pool_forward_is_the_window_max() {
 fn max_pool_splits_ties_evenly_and_keeps_the_exact_max() {
     // One window with three tied maxima (value 1/3, not exactly representable), one unique.
     let third = 1.0f64 / 3.0;
-    let x = Tensor::from_vec(vec![third, third, 0.0, 5.0, third, -1.0, 2.0, 1.0], (1, 1, 2, 4), &Device::Cpu).unwrap();
+    let x = Tensor::from_vec(vec![third, third, 0.0, 5.0, third, -1.0, 2.0, 1.0], (1, 1, 2, 4), &Device::Cpu)
+        .unwrap();
     for pool in [max_pool2x2, max_pool2x2_composite] {
         let xv = Var::from_tensor(&x).unwrap();
         let y = pool(xv.as_tensor()).unwrap();
@@ -114,8 +119,10 @@ fn upsample_gradient_accumulates_with_other_paths() {
         let g = vec(direct.add(&upl).unwrap().backward().unwrap().get(xv.as_tensor()).unwrap());
         for i in 0..2 {
             for j in 0..2 {
-                let window: f64 =
-                    [(0, 0), (0, 1), (1, 0), (1, 1)].iter().map(|(a, b)| rv[(2 * i + a) * 4 + 2 * j + b]).sum();
+                let window: f64 = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                    .iter()
+                    .map(|(a, b)| rv[(2 * i + a) * 4 + 2 * j + b])
+                    .sum();
                 assert!((g[i * 2 + j] - window - sv[i * 2 + j]).abs() < 1e-12);
             }
         }
@@ -127,7 +134,10 @@ fn leaky_relu_gradient_matches_finite_differences() {
     let x = randn(&[1, 2, 3, 3], 7);
     check_op(&|t| leaky_relu(t, 0.1).unwrap(), &x, 1e-7);
     check_op(&|t| leaky_relu_composite(t, 0.1).unwrap(), &x, 1e-7);
-    assert_eq!(vec(&leaky_relu(&x, 0.1).unwrap()), vec(&x).iter().map(|&v| if v >= 0. { v } else { 0.1 * v }).collect::<Vec<_>>());
+    assert_eq!(
+        vec(&leaky_relu(&x, 0.1).unwrap()),
+        vec(&x).iter().map(|&v| if v >= 0. { v } else { 0.1 * v }).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -137,7 +147,10 @@ fn padding_gradient_matches_finite_differences() {
     check_op(&|t| pad_bottom_right(t, 2, 3, PadMode::Constant(-0.5)).unwrap(), &x, 1e-7);
     // numpy reflect of [a b c]: a b c b a b c …
     let row = Tensor::from_vec(vec![1.0f64, 2., 3.], (1, 1, 1, 3), &Device::Cpu).unwrap();
-    assert_eq!(vec(&pad_bottom_right(&row, 0, 5, PadMode::Reflect).unwrap()), vec![1., 2., 3., 2., 1., 2., 3., 2.]);
+    assert_eq!(
+        vec(&pad_bottom_right(&row, 0, 5, PadMode::Reflect).unwrap()),
+        vec![1., 2., 3., 2., 1., 2., 3., 2.]
+    );
 }
 
 #[test]
@@ -154,9 +167,11 @@ fn conv3x3_matches_candle_conv2d_and_its_gradients() {
     check_op(&|t| conv3x3(&x, t, &b).unwrap(), &w, 1e-7);
     check_op(&|t| conv3x3(&x, &w, t).unwrap(), &b, 1e-7);
     // And against candle's own backward (correct for conv2d, only slow on the CPU).
-    let (xv, wv, bv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap(), Var::from_tensor(&b).unwrap());
+    let (xv, wv, bv) =
+        (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap(), Var::from_tensor(&b).unwrap());
     let r = randn(&[2, 4, 5, 7], 23);
-    let ga = conv3x3(xv.as_tensor(), wv.as_tensor(), bv.as_tensor()).unwrap().mul(&r).unwrap().sum_all().unwrap();
+    let ga =
+        conv3x3(xv.as_tensor(), wv.as_tensor(), bv.as_tensor()).unwrap().mul(&r).unwrap().sum_all().unwrap();
     let gb = xv
         .as_tensor()
         .conv2d(wv.as_tensor(), 1, 1, 1, 1)
@@ -189,7 +204,8 @@ fn check_network(cfg: &NetConfig, shape: &[usize]) {
     let grads = y.mul(&r).unwrap().sum_all().unwrap().backward().unwrap();
     let loss_at = || probe(&|t| net.forward(t).unwrap(), xv.as_tensor(), &r);
 
-    let mut vars: Vec<(String, Var)> = vm.data().lock().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut vars: Vec<(String, Var)> =
+        vm.data().lock().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     vars.push(("input".to_string(), xv.clone()));
     // Small steps: LeakyReLU / ReLU kinks and max-pool switches make the networks only
@@ -197,11 +213,13 @@ fn check_network(cfg: &NetConfig, shape: &[usize]) {
     // the directional error was ~1e-3, at 1e-7 ~1e-7); f64 round-off stays far below.
     let eps = 1e-7;
     // 1. A random direction in the space of all parameters and the input.
-    let dirs: Vec<Tensor> = vars.iter().enumerate().map(|(i, (_, v))| randn(v.dims(), 100 + i as u64)).collect();
+    let dirs: Vec<Tensor> =
+        vars.iter().enumerate().map(|(i, (_, v))| randn(v.dims(), 100 + i as u64)).collect();
     let originals: Vec<Tensor> = vars.iter().map(|(_, v)| v.as_tensor().copy().unwrap()).collect();
     let mut analytic = 0.0;
     for ((_, v), d) in vars.iter().zip(&dirs) {
-        analytic += grads.get(v.as_tensor()).unwrap().mul(d).unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap();
+        analytic +=
+            grads.get(v.as_tensor()).unwrap().mul(d).unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap();
     }
     let shift = |s: f64| {
         for (((_, v), d), o) in vars.iter().zip(&dirs).zip(&originals) {
@@ -215,8 +233,14 @@ fn check_network(cfg: &NetConfig, shape: &[usize]) {
     shift(0.);
     let fd = (lp - lm) / (2. * eps);
     let rel = (fd - analytic).abs() / fd.abs().max(analytic.abs());
-    eprintln!("{}: random direction: finite difference {fd}, backward {analytic}, relative error {rel:e}", cfg.name());
-    assert!(rel < 1e-4, "random direction: finite difference {fd}, backward {analytic}, relative error {rel:e}");
+    eprintln!(
+        "{}: random direction: finite difference {fd}, backward {analytic}, relative error {rel:e}",
+        cfg.name()
+    );
+    assert!(
+        rel < 1e-4,
+        "random direction: finite difference {fd}, backward {analytic}, relative error {rel:e}"
+    );
 
     // 2. A few single coordinates per tensor (first, middle, last element). Error bound
     // 1e-4 relative plus 1e-6 absolute (round-off of a difference of two O(100) sums).
@@ -226,7 +250,7 @@ fn check_network(cfg: &NetConfig, shape: &[usize]) {
         let n = g.len();
         for i in [0, n - 1] {
             let ov = vec(o);
-            let mut set = |delta: f64| {
+            let set = |delta: f64| {
                 let mut p = ov.clone();
                 p[i] += delta;
                 v.set(&Tensor::from_vec(p, v.dims(), &dev).unwrap()).unwrap();

@@ -53,8 +53,14 @@ fn parameter_counts_follow_the_channel_and_width_formulas() {
 #[test]
 fn weight_names_are_stable() {
     let names = param_names(&NetConfig::by_name("unet", 1, 1).unwrap()).unwrap();
-    for n in ["enc_conv0.weight", "enc_conv6.bias", "dec_conv5a.weight", "dec_conv2b.bias", "dec_conv1a.bias", "dec_conv1.weight"]
-    {
+    for n in [
+        "enc_conv0.weight",
+        "enc_conv6.bias",
+        "dec_conv5a.weight",
+        "dec_conv2b.bias",
+        "dec_conv1a.bias",
+        "dec_conv1.weight",
+    ] {
         assert!(names.iter().any(|x| x == n), "missing {n}");
     }
     let red = param_names(&NetConfig::by_name("RED30", 1, 1).unwrap()).unwrap();
@@ -127,6 +133,7 @@ fn config_json_round_trips() {
     let json = serde_json::to_string(&cfg).unwrap();
     assert!(json.contains("\"name\":\"unet\""), "{json}");
     assert_eq!(serde_json::from_str::<NetConfig>(&json).unwrap(), cfg);
-    let minimal: NetConfig = serde_json::from_str(r#"{"name":"unet","in_channels":1,"out_channels":1}"#).unwrap();
+    let minimal: NetConfig =
+        serde_json::from_str(r#"{"name":"unet","in_channels":1,"out_channels":1}"#).unwrap();
     assert_eq!(minimal, NetConfig::by_name("unet", 1, 1).unwrap());
 }

@@ -61,7 +61,7 @@ fn masked_l2_ignores_masked_pixels() {
     let g = masked_l2(fv.as_tensor(), &y, &m).unwrap().backward().unwrap();
     let g = g.get(fv.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
     assert_eq!(g, vec![-0.5, 0.0, 0.0, 0.0]); // 2·(1 − 1.5)/2
-    // A (N,1,H,W) mask broadcasts over channels; the mean is over valid values.
+                                              // A (N,1,H,W) mask broadcasts over channels; the mean is over valid values.
     let f3 = Tensor::ones((1, 3, 2, 2), DType::F32, &Device::Cpu).unwrap();
     let y3 = Tensor::zeros((1, 3, 2, 2), DType::F32, &Device::Cpu).unwrap();
     assert!((scalar(&masked_l2(&f3, &y3, &m).unwrap()) - 1.0).abs() < 1e-7);

@@ -22,7 +22,8 @@ use std::time::Instant;
 pub struct ReconRequest {
     pub input: PathBuf,
     pub output: PathBuf,
-    /// Mask family name (see `kspace::mask::NAMES`), used when the input is fully sampled.
+    /// Mask family name (see `kspace::mask::NAMES`, or "none" to keep every sample), used
+    /// when the input is fully sampled.
     pub mask: String,
     pub params: MaskParams,
     pub seed: u32,
@@ -66,6 +67,8 @@ pub struct ReconReport {
     pub reference: Option<String>,
     pub method: String,
     pub metrics: Vec<MethodMetrics>,
+    /// Why there are no metrics, when there are none.
+    pub metrics_note: Option<String>,
     pub seconds: f64,
 }
 
@@ -142,12 +145,16 @@ pub fn reconstruct(req: &ReconRequest, progress: &dyn Progress) -> Result<ReconR
     let reconstruction = zero_filled.clone();
     let reference = (refs.len() == zf.len()).then(|| stack(&refs));
     let mut metrics = Vec::new();
+    let mut metrics_note = None;
     if let Some(r) = &reference {
         let r = crate::scan::crop_stack(r, (zero_filled.dim().1, zero_filled.dim().2));
-        metrics.push(MethodMetrics {
-            method: "zero_filled".into(),
-            metrics: VolumeMetrics::compute(r.view(), zero_filled.view())?,
-        });
+        // A reference too small or odd for the metrics still gets its reconstruction.
+        match VolumeMetrics::compute(r.view(), zero_filled.view()) {
+            Ok(m) => metrics.push(MethodMetrics { method: "zero_filled".into(), metrics: m }),
+            Err(e) => metrics_note = Some(format!("metrics not computed: {e}")),
+        }
+    } else {
+        metrics_note = Some("no reference in the input: no metrics".into());
     }
     write_output(req, &scan, &mask, &report_mask, &reconstruction, &zero_filled)?;
     Ok(ReconReport {
@@ -162,23 +169,28 @@ pub fn reconstruct(req: &ReconRequest, progress: &dyn Progress) -> Result<ReconR
         reference: scan.reference.clone(),
         method: "zero_filled".into(),
         metrics,
+        metrics_note,
         seconds: t0.elapsed().as_secs_f64(),
     })
 }
 
 /// The acquired mask when the input has one, else a fresh mask of the requested family.
 fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskReport)> {
-    let (mask, name, acquired) = match &scan.acquired_mask {
-        Some(m) => (m.clone(), "acquired".to_string(), true),
+    let (mask, name, acquired, requested) = match &scan.acquired_mask {
+        Some(m) => {
+            let r = scan.nominal_acceleration.unwrap_or_else(|| m.acceleration());
+            (m.clone(), "acquired".to_string(), true, r)
+        }
+        None if req.mask == "none" => (SamplingMask::full(scan.kspace_shape), "none".to_string(), false, 1.0),
         None => {
             let f = kspace::mask::from_name(&req.mask, &req.params)?;
-            (f.sample(scan.kspace_shape, req.seed)?, req.mask.clone(), false)
+            (f.sample(scan.kspace_shape, req.seed)?, req.mask.clone(), false, req.params.acceleration)
         }
     };
     let report = MaskReport {
         name,
         acquired,
-        requested_acceleration: req.params.acceleration,
+        requested_acceleration: requested,
         center_fraction: req.params.center_fraction,
         achieved_acceleration: mask.acceleration(),
         seed: req.seed,

@@ -76,6 +76,8 @@ pub struct Scan {
     pub reference: Option<String>,
     /// fastMRI `acquisition` attribute when present.
     pub acquisition: Option<String>,
+    /// fastMRI `acceleration` attribute of undersampled (test) files, when present.
+    pub nominal_acceleration: Option<f64>,
     source: Source,
 }
 
@@ -135,6 +137,7 @@ impl Scan {
             acquired_mask,
             reference,
             acquisition: f.attrs().get("acquisition").and_then(|a| a.as_str().map(str::to_string)),
+            nominal_acceleration: f.attrs().get("acceleration").and_then(|a| a.as_f64()),
             source: Source::FastMri(f),
         })
     }
@@ -152,6 +155,7 @@ impl Scan {
             acquired_mask: None,
             reference: Some("image".into()),
             acquisition: None,
+            nominal_acceleration: None,
             source: Source::Images(images),
         }
     }
@@ -181,6 +185,7 @@ impl Scan {
             acquired_mask,
             reference: full.then(|| "rss of fully-sampled k-space".to_string()),
             acquisition: None,
+            nominal_acceleration: None,
             source: Source::Kspace(k),
         })
     }

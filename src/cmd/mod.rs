@@ -12,7 +12,7 @@ use clap::Args as ClapArgs;
 #[derive(ClapArgs, Debug, Clone)]
 pub struct MaskOpts {
     /// Mask family: random, equispaced, equispaced_fraction, magic (fastMRI 1-D), poisson,
-    /// gaussian, gaussian1d, radial, n2n (see `recon mask --help`).
+    /// magic_fraction, gaussian, gaussian1d, radial, n2n; `none` keeps every sample.
     #[arg(long, default_value = "random")]
     pub mask: String,
     /// Acceleration R: about 1/R of k-space is kept.

@@ -57,10 +57,11 @@ pub fn run(a: Args) -> recon::Result<()> {
         if report.mask.acquired { "acquired" } else { "retrospective" },
         report.mask.achieved_acceleration
     );
-    if report.metrics.is_empty() {
-        println!("no reference in the input: no metrics");
-    } else {
+    if !report.metrics.is_empty() {
         print!("{}", metrics_table(&report.metrics));
+    }
+    if let Some(note) = &report.metrics_note {
+        println!("{note}");
     }
     println!("wrote {} in {:.2} s", report.output.display(), report.seconds);
     Ok(())
