@@ -562,8 +562,8 @@ pub fn ifft2c_inplace<D: Dimension>(x: &mut ndarray::ArrayViewMut<C32, D>) {
     global_planner().plan(d.shape()[nd - 2], d.shape()[nd - 1]).inverse(&mut d)
 }
 
-/// Forward centred orthonormal FFT over the last two axes:
-/// `fftshift(fft2(ifftshift(x)))/√(HW)`, returned as a new standard-layout array.
+/// Forward centred orthonormal FFT over the last two axes,
+/// `fftshift(fft2(ifftshift(x), norm="ortho"))`, returned as a new standard-layout array.
 pub fn fft2c<S, D>(x: &ndarray::ArrayBase<S, D>) -> ndarray::Array<C32, D>
 where
     S: ndarray::Data<Elem = C32>,
@@ -574,8 +574,8 @@ where
     y
 }
 
-/// Inverse centred orthonormal FFT over the last two axes:
-/// `fftshift(ifft2(ifftshift(x)))·√(HW)/(HW)`, returned as a new standard-layout array.
+/// Inverse centred orthonormal FFT over the last two axes,
+/// `fftshift(ifft2(ifftshift(x), norm="ortho"))`, returned as a new standard-layout array.
 pub fn ifft2c<S, D>(x: &ndarray::ArrayBase<S, D>) -> ndarray::Array<C32, D>
 where
     S: ndarray::Data<Elem = C32>,
