@@ -31,14 +31,27 @@ fn quick_start_reconstructs_the_sample_and_matches_scikit_image() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sample.recon.h5");
     let before = std::fs::read(root().join(SAMPLE)).unwrap();
-    let r = recon(&["--input", SAMPLE, "--mask", "random", "--acceleration", "4", "--seed", "0", "--output", s(&out), "--json"]);
+    let r = recon(&[
+        "--input",
+        SAMPLE,
+        "--mask",
+        "random",
+        "--acceleration",
+        "4",
+        "--seed",
+        "0",
+        "--output",
+        s(&out),
+        "--json",
+    ]);
     let v = json(&r);
     assert_eq!(std::fs::read(root().join(SAMPLE)).unwrap(), before, "the input must not change");
     // Reference numbers: scikit-image / numpy on the reconstruction this command writes
     // (tests/fixtures/make_cli_fixture.py).
-    let fx: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/cli_sample_metrics.json")).unwrap())
-            .unwrap();
+    let fx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/cli_sample_metrics.json")).unwrap(),
+    )
+    .unwrap();
     let m = &v["metrics"][0];
     assert_eq!(m["method"], "zero_filled");
     for k in ["psnr", "ssim", "nmse"] {
@@ -68,7 +81,9 @@ fn refuses_to_overwrite_the_input() {
 #[test]
 fn same_seed_same_mask_and_other_families_run() {
     let dir = tempfile::tempdir().unwrap();
-    for (mask, acc) in [("equispaced", "4"), ("poisson", "4"), ("n2n", "6"), ("radial", "5"), ("gaussian", "4")] {
+    for (mask, acc) in
+        [("equispaced", "4"), ("poisson", "4"), ("n2n", "6"), ("radial", "5"), ("gaussian", "4")]
+    {
         let out = dir.path().join(format!("{mask}.h5"));
         let v = json(&recon(&["-i", SAMPLE, "--mask", mask, "--acceleration", acc, "-o", s(&out), "--json"]));
         let achieved = v["mask"]["achieved_acceleration"].as_f64().unwrap();
@@ -86,7 +101,18 @@ fn mask_command_writes_every_format_with_statistics() {
     let dir = tempfile::tempdir().unwrap();
     for ext in ["png", "npy", "cfl"] {
         let out = dir.path().join(format!("m.{ext}"));
-        let v = json(&recon(&["mask", "--mask", "random", "--shape", "64x48", "--acceleration", "4", "-o", s(&out), "--json"]));
+        let v = json(&recon(&[
+            "mask",
+            "--mask",
+            "random",
+            "--shape",
+            "64x48",
+            "--acceleration",
+            "4",
+            "-o",
+            s(&out),
+            "--json",
+        ]));
         assert!(out.exists());
         let frac = v["sampled_fraction"].as_f64().unwrap();
         assert!(frac > 0.1 && frac < 0.5, "{v}");
@@ -117,7 +143,9 @@ fn simulate_single_coil_holds_exactly_the_fft_of_the_slices() {
     }
     // And the multi-coil layout with its RSS reference.
     let out8 = dir.path().join("sim8.h5");
-    assert!(recon(&["simulate", "--input", nii, "--coils", "8", "--slices", "90:91", "-o", s(&out8)]).status.success());
+    assert!(recon(&["simulate", "--input", nii, "--coils", "8", "--slices", "90:91", "-o", s(&out8)])
+        .status
+        .success());
     let f8 = recon::io::hdf5::FastMriFile::open(&out8).unwrap();
     assert_eq!(f8.num_coils(), Some(8));
     assert_eq!(f8.reference_name(), Some("reconstruction_rss"));
@@ -163,8 +191,12 @@ fn bad_inputs_give_one_line_errors_and_are_untouched() {
     write_h5(&d.join("wrongdtype.h5"), &[("kspace", H5Data::F32(img.clone()))], &[]).unwrap();
     let mut k = ndarray::Array3::<num_complex::Complex32>::ones((2, 8, 8));
     k[[1, 3, 3]].re = f32::NAN;
-    write_h5(&d.join("nan.h5"), &[("kspace", H5Data::C64(k.into_dyn()))], &[("acquisition", AttrValue::Str("X".into()))])
-        .unwrap();
+    write_h5(
+        &d.join("nan.h5"),
+        &[("kspace", H5Data::C64(k.into_dyn()))],
+        &[("acquisition", AttrValue::Str("X".into()))],
+    )
+    .unwrap();
     for name in ["truncated.h5", "empty.h5", "text.h5", "wrongname.h5", "wrongdtype.h5", "nan.h5"] {
         let p = d.join(name);
         let before = std::fs::read(&p).unwrap();
@@ -184,9 +216,10 @@ fn bad_inputs_give_one_line_errors_and_are_untouched() {
 /// reconstruct to numpy's zero-filled images (tests/fixtures/make_cli_fixture.py).
 #[test]
 fn h5py_fastmri_files_reconstruct_like_numpy() {
-    let want: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/cli_h5py_zero_filled.json")).unwrap())
-            .unwrap();
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/cli_h5py_zero_filled.json")).unwrap(),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (name, mask) in [("singlecoil", "none"), ("multicoil", "random")] {
         let out = dir.path().join(format!("{name}.h5"));
@@ -218,12 +251,29 @@ fn cfl_png_and_nifti_inputs_reconstruct() {
     let from_h5 = json(&recon(&["-i", SAMPLE, "--seed", "3", "-o", s(&dir.path().join("h.h5")), "--json"]));
     // The h5 reference is stored; the cfl one is the RSS of the same k-space.
     for key in ["psnr", "ssim", "nmse"] {
-        let (a, b) = (from_cfl["metrics"][0][key].as_f64().unwrap(), from_h5["metrics"][0][key].as_f64().unwrap());
+        let (a, b) =
+            (from_cfl["metrics"][0][key].as_f64().unwrap(), from_h5["metrics"][0][key].as_f64().unwrap());
         assert!((a - b).abs() < 1e-3 * b.abs().max(1.0), "{key}: cfl {a} vs h5 {b}");
     }
-    let png = json(&recon(&["-i", "recon/tests/fixtures/formats/rgb8.png", "--mask", "none", "-o", s(&dir.path().join("p.h5")), "--json"]));
+    let png = json(&recon(&[
+        "-i",
+        "recon/tests/fixtures/formats/rgb8.png",
+        "--mask",
+        "none",
+        "-o",
+        s(&dir.path().join("p.h5")),
+        "--json",
+    ]));
     assert_eq!(png["format"], "png");
-    let nii = json(&recon(&["-i", "recon/tests/fixtures/formats/f32_rot.nii.gz", "--mask", "none", "-o", s(&dir.path().join("n.h5")), "--json"]));
+    let nii = json(&recon(&[
+        "-i",
+        "recon/tests/fixtures/formats/f32_rot.nii.gz",
+        "--mask",
+        "none",
+        "-o",
+        s(&dir.path().join("n.h5")),
+        "--json",
+    ]));
     assert_eq!(nii["format"], "nifti");
     // A fully-sampled reconstruction of an image is the image: NMSE ~ 0 where metrics apply.
     for v in [&png, &nii] {

@@ -27,7 +27,9 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("fft2c", |b| b.iter(|| kspace::fft2c(&slice)));
     g.bench_function("read_slice", |b| b.iter(|| file.read_kspace_slice(1).unwrap()));
-    g.bench_function("zero_filled", |b| b.iter(|| zero_filled_slice(&slice, &mask, false, (320, 320)).unwrap()));
+    g.bench_function("zero_filled", |b| {
+        b.iter(|| zero_filled_slice(&slice, &mask, false, (320, 320)).unwrap())
+    });
     g.bench_function("read_and_zero_filled", |b| {
         b.iter(|| {
             let s = file.read_kspace_slice(1).unwrap();

@@ -73,7 +73,9 @@ pub fn evaluate_volume(target: &Path, prediction: &Path) -> Result<VolumeEval> {
     let tf = hdf5::FastMriFile::open(target)?;
     let name = tf
         .reference_name()
-        .ok_or_else(|| ReconError::format(target, "no reconstruction_rss or reconstruction_esc to compare with"))?
+        .ok_or_else(|| {
+            ReconError::format(target, "no reconstruction_rss or reconstruction_esc to compare with")
+        })?
         .to_string();
     let gt = read_volume(tf.file(), &name)?;
     let pred = read_volume(&hdf5::open_any(prediction)?, "reconstruction")?;
@@ -87,8 +89,11 @@ pub fn evaluate_volume(target: &Path, prediction: &Path) -> Result<VolumeEval> {
     let gt = crate::scan::crop_stack(&gt, (h, w));
     let pred = crate::scan::crop_stack(&pred, (h, w));
     let metrics = VolumeMetrics::compute(gt.view(), pred.view())?;
-    let acquisition =
-        tf.attrs().get("acquisition").and_then(|a| a.as_str().map(str::to_string)).unwrap_or_else(|| "unknown".into());
+    let acquisition = tf
+        .attrs()
+        .get("acquisition")
+        .and_then(|a| a.as_str().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into());
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(VolumeEval { name, acquisition, slices: gt.dim().0, metrics })
 }

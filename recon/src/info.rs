@@ -61,7 +61,11 @@ pub fn describe(path: &Path) -> Result<FileInfo> {
         }
         Format::Nifti => {
             let v = crate::io::nifti::read_volume(path)?;
-            let arrays = vec![ArrayInfo { name: "volume".into(), shape: v.data.shape().to_vec(), dtype: "float32".into() }];
+            let arrays = vec![ArrayInfo {
+                name: "volume".into(),
+                shape: v.data.shape().to_vec(),
+                dtype: "float32".into(),
+            }];
             let attrs = vec![
                 ("voxel_size".into(), format!("{:?}", v.voxel_size)),
                 ("affine".into(), format!("{:?}", v.affine)),
@@ -70,12 +74,19 @@ pub fn describe(path: &Path) -> Result<FileInfo> {
         }
         Format::Png => {
             let im = crate::io::png::read_png(path)?;
-            let arrays = vec![ArrayInfo { name: "image".into(), shape: im.data.shape().to_vec(), dtype: format!("uint{}", im.bit_depth) }];
+            let arrays = vec![ArrayInfo {
+                name: "image".into(),
+                shape: im.data.shape().to_vec(),
+                dtype: format!("uint{}", im.bit_depth),
+            }];
             (arrays, vec![])
         }
         Format::Cfl => {
             let a = crate::io::cfl::read_cfl(path)?;
-            (vec![ArrayInfo { name: "cfl".into(), shape: a.shape().to_vec(), dtype: "complex64".into() }], vec![])
+            (
+                vec![ArrayInfo { name: "cfl".into(), shape: a.shape().to_vec(), dtype: "complex64".into() }],
+                vec![],
+            )
         }
     };
     let (scan, scan_error) = match Scan::open(path) {
@@ -118,7 +129,11 @@ impl FileInfo {
         match (&self.scan, &self.scan_error) {
             (Some(s), _) => {
                 let _ = writeln!(t, "scan: {}, {} slice(s), {} coil(s)", s.layout, s.slices, s.coils);
-                let _ = writeln!(t, "  k-space {}x{}, reconstruction {}x{}", s.kspace_shape.0, s.kspace_shape.1, s.recon_shape.0, s.recon_shape.1);
+                let _ = writeln!(
+                    t,
+                    "  k-space {}x{}, reconstruction {}x{}",
+                    s.kspace_shape.0, s.kspace_shape.1, s.recon_shape.0, s.recon_shape.1
+                );
                 match s.acceleration {
                     Some(r) => {
                         let _ = writeln!(t, "  undersampled: acquired mask, acceleration {r:.2}");

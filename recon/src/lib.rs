@@ -14,5 +14,6 @@ pub mod progress;
 pub mod reconstruct;
 pub mod scan;
 pub mod simulate;
+pub mod train;
 
 pub use error::{ReconError, Result};

@@ -50,7 +50,10 @@ pub fn make_mask(
 ) -> Result<MaskReport> {
     let ext = output.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
     if !["png", "npy", "cfl"].contains(&ext.as_str()) {
-        return Err(ReconError::Invalid(format!("{}: mask output must be .png, .npy or .cfl", output.display())));
+        return Err(ReconError::Invalid(format!(
+            "{}: mask output must be .png, .npy or .cfl",
+            output.display()
+        )));
     }
     check_output(Path::new(""), output, force)?;
     let mask = kspace::mask::from_name(name, params)?.sample(shape, seed)?;

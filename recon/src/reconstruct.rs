@@ -90,7 +90,10 @@ pub fn check_output(input: &Path, output: &Path, force: bool) -> Result<()> {
         _ => false,
     };
     if same {
-        return Err(ReconError::Invalid(format!("{}: refusing to overwrite the input file", output.display())));
+        return Err(ReconError::Invalid(format!(
+            "{}: refusing to overwrite the input file",
+            output.display()
+        )));
     }
     if output.exists() && !force {
         return Err(ReconError::Invalid(format!(

@@ -107,7 +107,9 @@ impl Scan {
         let (h, w) = f.kspace_shape();
         let recon_shape = match (f.reference_shape(), f.header()) {
             (Some(r), _) => r,
-            (None, Some(hd)) if hd.recon[0] > 0 && hd.recon[1] > 0 => (hd.recon[0].min(h), hd.recon[1].min(w)),
+            (None, Some(hd)) if hd.recon[0] > 0 && hd.recon[1] > 0 => {
+                (hd.recon[0].min(h), hd.recon[1].min(w))
+            }
             _ => (h, w),
         };
         let acquired_mask = f.read_mask()?.map(|cols| {

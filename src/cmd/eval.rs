@@ -5,7 +5,9 @@ use clap::Args as ClapArgs;
 use std::path::PathBuf;
 
 #[derive(ClapArgs, Debug)]
-#[command(after_help = "Example:\n  recon eval --targets data/ --predictions out/\nA prediction is an .h5 with a `reconstruction` dataset, matched to the target of the same file name; a target carries reconstruction_rss or reconstruction_esc.")]
+#[command(
+    after_help = "Example:\n  recon eval --targets data/ --predictions out/\nA prediction is an .h5 with a `reconstruction` dataset, matched to the target of the same file name; a target carries reconstruction_rss or reconstruction_esc."
+)]
 pub struct Args {
     /// Folder of reference .h5 files (fastMRI layout).
     #[arg(long)]
@@ -24,7 +26,10 @@ pub fn run(a: Args) -> recon::Result<()> {
         return print_json(&report);
     }
     for v in &report.volumes {
-        println!("{:<40} {:<12} PSNR {:>7.3}  SSIM {:.4}  NMSE {:.5}", v.name, v.acquisition, v.metrics.psnr, v.metrics.ssim, v.metrics.nmse);
+        println!(
+            "{:<40} {:<12} PSNR {:>7.3}  SSIM {:.4}  NMSE {:.5}",
+            v.name, v.acquisition, v.metrics.psnr, v.metrics.ssim, v.metrics.nmse
+        );
     }
     println!();
     for g in &report.groups {

@@ -6,7 +6,9 @@ use clap::Args as ClapArgs;
 use std::path::PathBuf;
 
 #[derive(ClapArgs, Debug)]
-#[command(after_help = "Examples:\n  recon mask --mask random --shape 640x368 --acceleration 4 --output mask.png\n  recon mask --mask n2n --shape 255x255 --p-edge 0.025 --output n2n.npy --json\n  recon mask --mask poisson --shape 256x256 --acceleration 8 --seed 3 --output mask.cfl")]
+#[command(
+    after_help = "Examples:\n  recon mask --mask random --shape 640x368 --acceleration 4 --output mask.png\n  recon mask --mask n2n --shape 255x255 --p-edge 0.025 --output n2n.npy --json\n  recon mask --mask poisson --shape 256x256 --acceleration 8 --seed 3 --output mask.cfl"
+)]
 pub struct Args {
     #[command(flatten)]
     pub mask: MaskOpts,
@@ -34,7 +36,10 @@ pub fn run(a: Args) -> recon::Result<()> {
     println!("mask {} on {}x{}, seed {}", report.mask, shape.0, shape.1, report.seed);
     println!("  kept samples          {}", report.kept);
     println!("  sampled fraction      {:.4}", report.sampled_fraction);
-    println!("  achieved acceleration {:.3} (requested {:.3})", report.achieved_acceleration, report.requested_acceleration);
+    println!(
+        "  achieved acceleration {:.3} (requested {:.3})",
+        report.achieved_acceleration, report.requested_acceleration
+    );
     println!("  PSF peak side-lobe    {:.4}", report.peak_sidelobe_ratio);
     println!("  incoherence           {:.4}", report.incoherence);
     println!("wrote {}", a.output.display());

@@ -6,7 +6,9 @@ use clap::Args as ClapArgs;
 use std::path::PathBuf;
 
 #[derive(ClapArgs, Debug)]
-#[command(after_help = "Example:\n  recon simulate --input colin27_t1_1mm.nii.gz --coils 4 --slices 88:94 --output scan.h5")]
+#[command(
+    after_help = "Example:\n  recon simulate --input colin27_t1_1mm.nii.gz --coils 4 --slices 88:94 --output scan.h5"
+)]
 pub struct Args {
     /// Magnitude images: NIfTI volume (axial slices are used) or a PNG.
     #[arg(long, short)]
