@@ -7,7 +7,7 @@ mod cmd;
 mod output;
 mod progress;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Self-supervised (Noise2Noise) reconstruction of undersampled MRI.
@@ -43,7 +43,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command().mut_subcommand("mask", |c| c.after_long_help(cmd::mask::long_help()));
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Some(Command::Mask(a)) => cmd::mask::run(a),
         Some(Command::Simulate(a)) => cmd::simulate::run(a),

@@ -286,8 +286,7 @@ where
     S: Data<Elem = T>,
     S2: Data<Elem = C32>,
 {
-    check_last2(sens.shape(), image.dim(), "simulate_coils")?;
-    let mut k = Zip::from(sens).and_broadcast(image).par_map_collect(|&s, &m| s * m.into());
+    let mut k = coil_images(image, sens)?;
     par_fft2c(&mut k);
     Ok(k)
 }

@@ -85,32 +85,20 @@ impl DataConsistency {
         self.check(pred.shape())?;
         let big = pred.len() >= PAR_MIN;
         let z = Zip::from(pred).and_broadcast(&self.measured).and_broadcast(&self.keep);
-        match self.lambda {
-            None => {
-                let f = |k: &mut C32, &m: &C32, &keep: &bool| {
-                    if keep {
-                        *k = m
-                    }
-                };
-                if big {
-                    z.par_for_each(f)
-                } else {
-                    z.for_each(f)
+        // Hard: the measured value; soft: (k + λ·m)/(1 + λ).
+        let blend = self.lambda.map(|l| (l, 1.0 / (1.0 + l)));
+        let f = move |k: &mut C32, &m: &C32, &keep: &bool| {
+            if keep {
+                *k = match blend {
+                    None => m,
+                    Some((l, inv)) => (*k + m * l) * inv,
                 }
             }
-            Some(l) => {
-                let inv = 1.0 / (1.0 + l);
-                let f = |k: &mut C32, &m: &C32, &keep: &bool| {
-                    if keep {
-                        *k = (*k + m * l) * inv
-                    }
-                };
-                if big {
-                    z.par_for_each(f)
-                } else {
-                    z.for_each(f)
-                }
-            }
+        };
+        if big {
+            z.par_for_each(f)
+        } else {
+            z.for_each(f)
         }
         Ok(())
     }

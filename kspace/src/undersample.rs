@@ -86,10 +86,9 @@ where
     S: Data<Elem = C32>,
     D: Dimension,
 {
-    check_last2(kspace.shape(), mask.shape(), "undersample")?;
-    let z = Zip::from(kspace).and_broadcast(&mask.keep);
-    let f = |&k: &C32, &keep: &bool| if keep { k + ZERO } else { ZERO };
-    Ok(if kspace.len() >= PAR_MIN { z.par_map_collect(f) } else { z.map_collect(f) })
+    let mut out = kspace.to_owned();
+    undersample_inplace(&mut out, mask)?;
+    Ok(out)
 }
 
 /// Density compensation in place: `k ← k · keep / p + 0.0` ("Russian roulette" weighting).
@@ -121,10 +120,9 @@ where
     S: Data<Elem = C32>,
     D: Dimension,
 {
-    check_last2(kspace.shape(), mask.shape(), "density_compensate")?;
-    let z = Zip::from(kspace).and_broadcast(&mask.keep).and_broadcast(&mask.prob);
-    let f = |&k: &C32, &keep: &bool, &p: &f32| if keep && p > 0.0 { k / p + ZERO } else { ZERO };
-    Ok(if kspace.len() >= PAR_MIN { z.par_map_collect(f) } else { z.map_collect(f) })
+    let mut out = kspace.to_owned();
+    density_compensate_inplace(&mut out, mask)?;
+    Ok(out)
 }
 
 /// Zero-filled reconstruction: `ifft2c(kspace · keep)`, or with `compensate`

@@ -247,3 +247,42 @@ fn same_seed_same_weights_and_resume_is_exact() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A short real run (release): Colin27 → MNI152 validation. Settings from the environment
+/// (`N2N_STEPS`, `N2N_WIDTH`, `N2N_CROP`, `N2N_BATCH`, `N2N_OUT`), e.g.
+/// `N2N_STEPS=300 cargo test --release -p recon --test train -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn real_training_colin27() {
+    struct Print;
+    impl recon::progress::Progress for Print {
+        fn message(&self, m: &str) {
+            eprintln!("{m}");
+        }
+    }
+    let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let out = std::env::var("N2N_OUT").unwrap_or_else(|_| "/tmp/n2n-colin27.safetensors".into());
+    let mut cfg = TrainConfig::new(
+        vec![data("colin27_t1_1mm.nii.gz")],
+        vec![data("mni152_2009a_t1_1mm.nii.gz")],
+        PathBuf::from(out),
+    );
+    cfg.steps = env("N2N_STEPS", 200);
+    cfg.width = env("N2N_WIDTH", 48) as usize;
+    cfg.crop = env("N2N_CROP", 127) as usize;
+    cfg.batch = env("N2N_BATCH", 4) as usize;
+    cfg.max_shift = cfg.crop / 4;
+    cfg.val_every = env("N2N_VAL_EVERY", 50);
+    cfg.checkpoint_every = cfg.val_every;
+    cfg.val_slices = env("N2N_VAL_SLICES", 32) as usize;
+    let t = std::time::Instant::now();
+    let rep = train(&cfg, &Print).unwrap();
+    eprintln!(
+        "{} train slices, {} val slices, {:.1} s: val PSNR {:.2} dB vs zero-filled {:.2} dB",
+        rep.train_slices,
+        rep.val_slices,
+        t.elapsed().as_secs_f64(),
+        rep.val_psnr.unwrap(),
+        rep.val_psnr_input.unwrap()
+    );
+}

@@ -5,10 +5,18 @@ use crate::output::print_json;
 use clap::Args as ClapArgs;
 use std::path::PathBuf;
 
+/// Shown after the options of `recon mask -h`.
+pub const EXAMPLES: &str = "Examples:\n  recon mask --mask random --shape 640x368 --acceleration 4 --output mask.png\n  recon mask --mask n2n --shape 255x255 --p-edge 0.025 --output n2n.npy --json\n  recon mask --mask poisson --shape 256x256 --acceleration 8 --seed 3 --output mask.cfl";
+
+/// `recon mask --help`: the examples and every mask family with its formula.
+pub fn long_help() -> String {
+    let families: String =
+        kspace::mask::DESCRIPTIONS.iter().map(|(n, d)| format!("  {n:<20} {d}\n")).collect();
+    format!("{EXAMPLES}\n\nMask families:\n{families}")
+}
+
 #[derive(ClapArgs, Debug)]
-#[command(
-    after_help = "Examples:\n  recon mask --mask random --shape 640x368 --acceleration 4 --output mask.png\n  recon mask --mask n2n --shape 255x255 --p-edge 0.025 --output n2n.npy --json\n  recon mask --mask poisson --shape 256x256 --acceleration 8 --seed 3 --output mask.cfl"
-)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
     pub mask: MaskOpts,

@@ -11,8 +11,9 @@ use clap::Args as ClapArgs;
 /// The sampling-mask options shared by `recon` and `recon mask`.
 #[derive(ClapArgs, Debug, Clone)]
 pub struct MaskOpts {
-    /// Mask family: random, equispaced, equispaced_fraction, magic (fastMRI 1-D), poisson,
-    /// magic_fraction, gaussian, gaussian1d, radial, n2n; `none` keeps every sample.
+    /// Mask family: random, equispaced, equispaced_fraction, magic, magic_fraction,
+    /// gaussian1d (1-D phase-encode, fastMRI); poisson, gaussian, radial, n2n (2-D);
+    /// none (keep every sample).
     #[arg(long, default_value = "random")]
     pub mask: String,
     /// Acceleration R: about 1/R of k-space is kept.

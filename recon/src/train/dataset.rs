@@ -51,8 +51,8 @@ impl SliceDataset {
                 return Err(ReconError::format(path, "volume has no positive voxels"));
             }
             let shape = vol.shape();
-            for axis in 0..3 {
-                for index in 0..shape[axis] {
+            for (axis, &len) in shape.iter().enumerate() {
+                for index in 0..len {
                     let s = vol.slice(axis, index)?;
                     let bright = s.iter().filter(|&&v| v > BRAIN_LEVEL * max).count();
                     if (bright as f64) <= BRAIN_FRACTION * s.len() as f64 {
