@@ -40,6 +40,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Show what a file holds (datasets, shapes, coils, acquisition, header sizes).
     Info(cmd::info::Args),
+    /// Train a reconstruction network (Noise2Noise: undersampled targets only).
+    Train(cmd::train::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Some(Command::Simulate(a)) => cmd::simulate::run(a),
         Some(Command::Eval(a)) => cmd::eval::run(a),
         Some(Command::Info(a)) => cmd::info::run(a),
+        Some(Command::Train(a)) => cmd::train::run(a),
         None => cmd::reconstruct::run(cli.recon),
     };
     match result {

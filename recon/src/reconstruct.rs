@@ -31,6 +31,8 @@ pub struct ReconRequest {
     pub density_compensate: bool,
     /// Overwrite an existing output.
     pub force: bool,
+    /// A trained network (`recon train`): reconstruct with it plus data consistency.
+    pub model: Option<PathBuf>,
 }
 
 /// The mask that was used.
@@ -125,41 +127,59 @@ pub fn reconstruct(req: &ReconRequest, progress: &dyn Progress) -> Result<ReconR
     check_output(&req.input, &req.output, req.force)?;
     let scan = Scan::open(&req.input)?;
     let (mask, report_mask) = choose_mask(&scan, req)?;
+    let model = match &req.model {
+        Some(p) => Some(NetworkRecon::load(p, &scan)?),
+        None => None,
+    };
+    if let Some(m) = &model {
+        progress.message(&format!("model {} ({})", m.path.display(), m.meta.arch.name()));
+    }
     progress.start("slices", scan.num_slices as u64);
-    let per_slice: Vec<Result<(Array2<f32>, Option<Array2<f32>>)>> = (0..scan.num_slices)
+    let per_slice: Vec<Result<SliceOut>> = (0..scan.num_slices)
         .into_par_iter()
         .map(|i| {
             let sl = scan.slice(i)?;
             check_finite(&scan.path, i, &sl.kspace)?;
             let zf = zero_filled_slice(&sl.kspace, &mask, req.density_compensate, scan.recon_shape)?;
+            let net = match &model {
+                Some(m) => Some(m.slice(&sl.kspace, &mask, scan.recon_shape)?),
+                None => None,
+            };
             progress.inc(1);
-            Ok((zf, sl.reference))
+            Ok(SliceOut { zf, net, reference: sl.reference })
         })
         .collect();
     progress.finish();
-    let mut zf = Vec::with_capacity(scan.num_slices);
-    let mut refs = Vec::with_capacity(scan.num_slices);
+    let (mut zf, mut net, mut refs) = (Vec::new(), Vec::new(), Vec::new());
     for r in per_slice {
-        let (z, r) = r?;
-        zf.push(z);
-        refs.extend(r);
+        let r = r?;
+        zf.push(r.zf);
+        net.extend(r.net);
+        refs.extend(r.reference);
     }
     let zero_filled = stack(&zf);
-    let reconstruction = zero_filled.clone();
+    let method = if model.is_some() { "network" } else { "zero_filled" };
+    let reconstruction = if model.is_some() { stack(&net) } else { zero_filled.clone() };
     let reference = (refs.len() == zf.len()).then(|| stack(&refs));
     let mut metrics = Vec::new();
     let mut metrics_note = None;
     if let Some(r) = &reference {
         let r = crate::scan::crop_stack(r, (zero_filled.dim().1, zero_filled.dim().2));
         // A reference too small or odd for the metrics still gets its reconstruction.
-        match VolumeMetrics::compute(r.view(), zero_filled.view()) {
-            Ok(m) => metrics.push(MethodMetrics { method: "zero_filled".into(), metrics: m }),
-            Err(e) => metrics_note = Some(format!("metrics not computed: {e}")),
+        let mut methods = vec![("zero_filled", &zero_filled)];
+        if model.is_some() {
+            methods.insert(0, ("network", &reconstruction));
+        }
+        for (name, x) in methods {
+            match VolumeMetrics::compute(r.view(), x.view()) {
+                Ok(m) => metrics.push(MethodMetrics { method: name.into(), metrics: m }),
+                Err(e) => metrics_note = Some(format!("metrics not computed: {e}")),
+            }
         }
     } else {
         metrics_note = Some("no reference in the input: no metrics".into());
     }
-    write_output(req, &scan, &mask, &report_mask, &reconstruction, &zero_filled)?;
+    write_output(req, &scan, &mask, &report_mask, method, &reconstruction, &zero_filled)?;
     Ok(ReconReport {
         input: req.input.clone(),
         output: req.output.clone(),
@@ -170,7 +190,7 @@ pub fn reconstruct(req: &ReconRequest, progress: &dyn Progress) -> Result<ReconR
         recon_shape: (zero_filled.dim().1, zero_filled.dim().2),
         mask: report_mask,
         reference: scan.reference.clone(),
-        method: "zero_filled".into(),
+        method: method.into(),
         metrics,
         metrics_note,
         seconds: t0.elapsed().as_secs_f64(),
@@ -218,6 +238,7 @@ fn write_output(
     scan: &Scan,
     mask: &SamplingMask,
     m: &MaskReport,
+    method: &str,
     reconstruction: &Array3<f32>,
     zero_filled: &Array3<f32>,
 ) -> Result<()> {
@@ -233,7 +254,7 @@ fn write_output(
     let max = reconstruction.iter().cloned().fold(0.0f32, f32::max) as f64;
     let input_name = scan.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let attrs = [
-        ("method", AttrValue::Str("zero_filled".into())),
+        ("method", AttrValue::Str(method.into())),
         ("mask", AttrValue::Str(m.name.clone())),
         ("acceleration", AttrValue::Float(m.requested_acceleration)),
         ("achieved_acceleration", AttrValue::Float(m.achieved_acceleration)),
@@ -241,7 +262,49 @@ fn write_output(
         ("seed", AttrValue::Int(m.seed as i64)),
         ("density_compensated", AttrValue::Int(req.density_compensate as i64)),
         ("input", AttrValue::Str(input_name)),
+        ("model", AttrValue::Str(req.model.as_ref().map(|p| p.display().to_string()).unwrap_or_default())),
         ("max", AttrValue::Float(max)),
     ];
     write_h5(&req.output, &datasets, &attrs)
+}
+
+struct SliceOut {
+    zf: Array2<f32>,
+    net: Option<Array2<f32>>,
+    reference: Option<Array2<f32>>,
+}
+
+/// A loaded network and how to apply it to a slice.
+struct NetworkRecon {
+    path: PathBuf,
+    net: models::net::Network,
+    meta: models::checkpoint::ModelMeta,
+    device: models::Device,
+}
+
+impl NetworkRecon {
+    fn load(path: &Path, scan: &Scan) -> Result<Self> {
+        if scan.coils != 1 {
+            return Err(ReconError::Invalid(format!(
+                "{}: the network path handles single-coil (magnitude) data for now; {} has {} coils (reconstruct without --model)",
+                path.display(),
+                scan.path.display(),
+                scan.coils
+            )));
+        }
+        let device = models::best_device();
+        let (net, meta) = models::checkpoint::load_model(path, &device)
+            .map_err(|e| ReconError::format(path, format!("not a recon model: {e}")))?;
+        Ok(NetworkRecon { path: path.to_path_buf(), net, meta, device })
+    }
+
+    /// Network + data consistency on the density-compensated zero-filled image (the input the
+    /// network was trained on), cropped like the other outputs.
+    fn slice(&self, kspace: &Array3<C32>, mask: &SamplingMask, crop: (usize, usize)) -> Result<Array2<f32>> {
+        let measured = kspace::undersample::undersample(&kspace.index_axis(Axis(0), 0), mask)?;
+        let zf = crate::train::corruption::compensated_image(&measured, mask)?;
+        let out =
+            crate::train::reconstruct_with_model(&self.net, &self.meta, &zf, &measured, mask, &self.device)?;
+        Ok(kspace::undersample::center_crop(&out.mapv(f32::abs), crop)?)
+    }
 }

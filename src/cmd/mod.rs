@@ -5,6 +5,7 @@ pub mod info;
 pub mod mask;
 pub mod reconstruct;
 pub mod simulate;
+pub mod train;
 
 use clap::Args as ClapArgs;
 

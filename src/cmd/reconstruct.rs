@@ -24,6 +24,10 @@ pub struct Args {
     /// Divide kept samples by their keep probability before the inverse FFT (unbiased, noisier).
     #[arg(long)]
     pub density_compensate: bool,
+    /// A trained model (`recon train`): network + data consistency instead of zero-filling
+    /// (single-coil / magnitude inputs for now).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Print the report as one JSON object on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -40,6 +44,7 @@ pub fn run(a: Args) -> recon::Result<()> {
         seed: a.mask.seed,
         density_compensate: a.density_compensate,
         force: a.force,
+        model: a.model,
     };
     let bar = Bar::new(a.json);
     let report = reconstruct(&req, &bar)?;

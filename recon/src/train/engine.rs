@@ -61,7 +61,8 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// Number of validation slices (evenly spaced over the validation set).
     pub val_slices: usize,
-    /// Continue from the checkpoint at `out`.
+    /// Continue from the checkpoint at `out` (its seed must match). Exact only with the
+    /// same `steps`, `batch`, data and mask settings: the schedule and data stream depend on them.
     pub resume: bool,
     /// Use only this many (evenly spaced) training slices.
     pub max_train_slices: Option<usize>,
