@@ -76,6 +76,7 @@ pub fn read_cfl_header(hdr_path: impl AsRef<Path>) -> Result<[usize; BART_DIMS]>
                 break;
             }
             for tok in lines.next().unwrap().split_whitespace() {
+                // ok: peeked above
                 let v: usize = tok.parse().map_err(|_| {
                     ReconError::format(
                         hdr_path,
@@ -149,6 +150,7 @@ pub fn read_cfl(path: impl AsRef<Path>) -> Result<ArrayD<C32>> {
         left -= n;
     }
     Ok(ArrayD::from_shape_vec(IxDyn(shape).f(), data).expect("size checked above"))
+    // ok: size checked
 }
 
 /// Writes `array` (indices in BART order) as `NAME.cfl` + `NAME.hdr`; `path` is the base name or
@@ -223,7 +225,7 @@ fn gather(array: &ArrayViewD<C32>) -> Array4<C32> {
             v = v.index_axis_move(Axis(ax), 0);
         }
     }
-    let v = v.into_dimensionality::<Ix5>().expect("five axes left");
+    let v = v.into_dimensionality::<Ix5>().expect("five axes left"); // ok: five axes by construction
     let (h, w, p2, nc, nsl) = v.dim();
     let mut out = Array4::zeros((p2 * nsl, nc, h, w));
     for sl in 0..p2 * nsl {
@@ -256,7 +258,7 @@ pub fn kspace_to_cfl(kspace: ArrayView4<C32>) -> ArrayD<C32> {
     // Column-major [h, w, 1, nc, 1…, ns] has the same memory order as row-major
     // (ns, nc, w, h), i.e. our array with its last two axes swapped.
     let data: Vec<C32> = kspace.permuted_axes([0, 1, 3, 2]).iter().cloned().collect();
-    ArrayD::from_shape_vec(IxDyn(&shape).f(), data).expect("sizes match")
+    ArrayD::from_shape_vec(IxDyn(&shape).f(), data).expect("sizes match") // ok: sizes match
 }
 
 /// BART images → `(slices, H, W)`: H = dim 0, W = dim 1, slices = dim 2 × dim 13 as in

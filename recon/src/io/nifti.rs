@@ -100,7 +100,7 @@ pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
             bytes.len()
         )));
     }
-    let sizeof_hdr = i32::from_le_bytes(bytes[..4].try_into().unwrap());
+    let sizeof_hdr = i32::from_le_bytes(bytes[..4].try_into().unwrap()); // ok: ≥ 348 bytes checked
     if sizeof_hdr == 540 || sizeof_hdr.swap_bytes() == 540 {
         return Err(bad("NIfTI-2 files are not supported (save as NIfTI-1)".into()));
     }
@@ -147,7 +147,7 @@ pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
     let (slope, inter) = scaling(&hdr).map_err(bad)?;
     let big = hdr.endianness == Endianness::Big;
     let values = decode(&available[offset..needed], hdr.datatype, big, slope, inter);
-    let data = Array3::from_shape_vec((nx, ny, nz).f(), values).expect("size checked");
+    let data = Array3::from_shape_vec((nx, ny, nz).f(), values).expect("size checked"); // ok: size checked
     Ok(Volume { data, affine: geom.affine(&hdr), voxel_size: geom.voxel_size })
 }
 
@@ -400,7 +400,7 @@ fn decode(bytes: &[u8], code: i16, big: bool, slope: f64, inter: f64) -> Vec<f32
             bytes
                 .chunks_exact($n)
                 .map(|c| {
-                    let a: [u8; $n] = c.try_into().unwrap();
+                    let a: [u8; $n] = c.try_into().unwrap(); // ok: chunks of exactly n
                     let v = if big { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) };
                     scale(v as f64)
                 })
