@@ -15,7 +15,8 @@ pub struct MaskReport {
     pub seed: u32,
     pub kept: usize,
     pub sampled_fraction: f64,
-    pub requested_acceleration: f64,
+    /// None when the family was parameterised otherwise (n2n with `p_edge`).
+    pub requested_acceleration: Option<f64>,
     pub achieved_acceleration: f64,
     pub peak_sidelobe_ratio: f64,
     pub incoherence: f64,
@@ -72,10 +73,15 @@ pub fn make_mask(
         seed,
         kept: mask.count(),
         sampled_fraction: mask.sampled_fraction(),
-        requested_acceleration: params.acceleration,
+        requested_acceleration: requested_acceleration(params),
         achieved_acceleration: mask.acceleration(),
         peak_sidelobe_ratio: a.psr,
         incoherence: a.incoherence,
         output: output.to_path_buf(),
     })
+}
+
+/// The acceleration the user asked for, unless `p_edge` set the mask instead.
+pub fn requested_acceleration(params: &MaskParams) -> Option<f64> {
+    params.p_edge.is_none().then_some(params.acceleration)
 }

@@ -41,7 +41,8 @@ pub struct MaskReport {
     pub name: String,
     /// True when the input was already undersampled and its own mask was used.
     pub acquired: bool,
-    pub requested_acceleration: f64,
+    /// None when the mask was parameterised otherwise (n2n with `p_edge`).
+    pub requested_acceleration: Option<f64>,
     pub center_fraction: f64,
     pub achieved_acceleration: f64,
     pub seed: u32,
@@ -202,12 +203,19 @@ fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskRep
     let (mask, name, acquired, requested) = match &scan.acquired_mask {
         Some(m) => {
             let r = scan.nominal_acceleration.unwrap_or_else(|| m.acceleration());
-            (m.clone(), "acquired".to_string(), true, r)
+            (m.clone(), "acquired".to_string(), true, Some(r))
         }
-        None if req.mask == "none" => (SamplingMask::full(scan.kspace_shape), "none".to_string(), false, 1.0),
+        None if req.mask == "none" => {
+            (SamplingMask::full(scan.kspace_shape), "none".to_string(), false, Some(1.0))
+        }
         None => {
             let f = kspace::mask::from_name(&req.mask, &req.params)?;
-            (f.sample(scan.kspace_shape, req.seed)?, req.mask.clone(), false, req.params.acceleration)
+            (
+                f.sample(scan.kspace_shape, req.seed)?,
+                req.mask.clone(),
+                false,
+                crate::maskgen::requested_acceleration(&req.params),
+            )
         }
     };
     let report = MaskReport {
@@ -256,7 +264,7 @@ fn write_output(
     let attrs = [
         ("method", AttrValue::Str(method.into())),
         ("mask", AttrValue::Str(m.name.clone())),
-        ("acceleration", AttrValue::Float(m.requested_acceleration)),
+        ("acceleration", AttrValue::Float(m.requested_acceleration.unwrap_or(m.achieved_acceleration))),
         ("achieved_acceleration", AttrValue::Float(m.achieved_acceleration)),
         ("center_fraction", AttrValue::Float(m.center_fraction)),
         ("seed", AttrValue::Int(m.seed as i64)),

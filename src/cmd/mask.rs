@@ -44,10 +44,8 @@ pub fn run(a: Args) -> recon::Result<()> {
     println!("mask {} on {}x{}, seed {}", report.mask, shape.0, shape.1, report.seed);
     println!("  kept samples          {}", report.kept);
     println!("  sampled fraction      {:.4}", report.sampled_fraction);
-    println!(
-        "  achieved acceleration {:.3} (requested {:.3})",
-        report.achieved_acceleration, report.requested_acceleration
-    );
+    let requested = report.requested_acceleration.map(|r| format!(" (requested {r:.3})")).unwrap_or_default();
+    println!("  achieved acceleration {:.3}{requested}", report.achieved_acceleration);
     println!("  PSF peak side-lobe    {:.4}", report.peak_sidelobe_ratio);
     println!("  incoherence           {:.4}", report.incoherence);
     println!("wrote {}", a.output.display());
