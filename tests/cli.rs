@@ -320,6 +320,9 @@ fn train_then_reconstruct_with_the_model() {
     let log = std::fs::read_to_string(model.with_extension("csv")).unwrap();
     assert!(log.starts_with("step,loss,lr,val_psnr"), "{log}");
     assert_eq!(log.lines().count(), 3, "{log}");
+    let plot =
+        recon::io::png::read_png(model.with_extension("png")).expect("a training-curve PNG beside the model");
+    assert_eq!(plot.channels(), 3);
     let meta = models::checkpoint::read_meta(&model).unwrap();
     assert_eq!(meta.step, 4);
     assert!(meta.config.contains("\"n2n\""), "{}", meta.config);

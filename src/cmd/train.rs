@@ -112,5 +112,8 @@ pub fn run(a: Args) -> recon::Result<()> {
         println!("validation ({} slices): network {v:.2} dB, zero-filled input {vi:.2} dB", r.val_slices);
     }
     println!("model {}\nlog   {}", r.checkpoint.display(), r.log.display());
+    if let Some(p) = &r.plot {
+        println!("plot  {}", p.display());
+    }
     Ok(())
 }

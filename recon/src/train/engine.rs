@@ -145,6 +145,8 @@ pub struct TrainReport {
     pub rows: Vec<LogRow>,
     pub checkpoint: PathBuf,
     pub log: PathBuf,
+    /// The training-curve PNG next to the checkpoint, if it could be written.
+    pub plot: Option<PathBuf>,
 }
 
 fn err(what: &str) -> impl Fn(&dyn Display) -> ReconError + '_ {
@@ -408,6 +410,7 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
         }
     }
     progress.finish();
+    let plot = super::plot::after_training(&cfg.out, &log, &rows, progress);
     Ok(TrainReport {
         steps: end,
         start_step: start,
@@ -419,6 +422,7 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
         rows,
         checkpoint: cfg.out.clone(),
         log,
+        plot,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod corruption;
 pub mod dataset;
 pub mod dc;
 pub mod engine;
+pub mod plot;
 
 pub use corruption::{Corruption, MriUndersampling, Pair, Targets};
 pub use dataset::{epoch_permutation, SliceDataset, SliceId};
