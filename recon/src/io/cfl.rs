@@ -75,8 +75,8 @@ pub fn read_cfl_header(hdr_path: impl AsRef<Path>) -> Result<[usize; BART_DIMS]>
             if next.trim_start().starts_with('#') {
                 break;
             }
-            for tok in lines.next().unwrap().split_whitespace() {
-                // ok: peeked above
+            let line = lines.next().unwrap_or_default(); // ok: peeked above
+            for tok in line.split_whitespace() {
                 let v: usize = tok.parse().map_err(|_| {
                     ReconError::format(
                         hdr_path,
@@ -149,6 +149,7 @@ pub fn read_cfl(path: impl AsRef<Path>) -> Result<ArrayD<C32>> {
         }));
         left -= n;
     }
+    // ok: size checked above
     Ok(ArrayD::from_shape_vec(IxDyn(shape).f(), data).expect("size checked above"))
     // ok: size checked
 }
