@@ -26,19 +26,21 @@ pub struct Args {
     /// Where to write the mask: .png (white = kept), .npy (bool H×W) or .cfl (BART, 0/1).
     #[arg(long, short)]
     pub output: PathBuf,
-    /// Overwrite an existing output file.
-    #[arg(long)]
-    pub force: bool,
-    /// Print the statistics as one JSON object.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub write: super::WriteOpts,
 }
 
 pub fn run(a: Args) -> recon::Result<()> {
     let shape = recon::maskgen::parse_shape(&a.shape)?;
-    let report =
-        recon::maskgen::make_mask(&a.mask.mask, &a.mask.params(), shape, a.mask.seed, &a.output, a.force)?;
-    if a.json {
+    let report = recon::maskgen::make_mask(
+        &a.mask.mask,
+        &a.mask.params(),
+        shape,
+        a.mask.seed,
+        &a.output,
+        a.write.force,
+    )?;
+    if a.write.json {
         return print_json(&report);
     }
     println!("mask {} on {}x{}, seed {}", report.mask, shape.0, shape.1, report.seed);

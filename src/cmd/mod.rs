@@ -43,3 +43,14 @@ impl MaskOpts {
         }
     }
 }
+
+/// Output options shared by the commands that write a file and print a report.
+#[derive(ClapArgs, Debug, Clone)]
+pub struct WriteOpts {
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the report as one JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -18,9 +18,6 @@ pub struct Args {
     /// Output h5 (default: <input name>.recon.h5 in the current directory).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Overwrite an existing output file.
-    #[arg(long)]
-    pub force: bool,
     /// Divide kept samples by their keep probability before the inverse FFT (unbiased, noisier).
     #[arg(long)]
     pub density_compensate: bool,
@@ -28,9 +25,8 @@ pub struct Args {
     /// (single-coil / magnitude inputs for now).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Print the report as one JSON object on stdout instead of a table.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub write: super::WriteOpts,
 }
 
 pub fn run(a: Args) -> recon::Result<()> {
@@ -43,12 +39,12 @@ pub fn run(a: Args) -> recon::Result<()> {
         params: a.mask.params(),
         seed: a.mask.seed,
         density_compensate: a.density_compensate,
-        force: a.force,
+        force: a.write.force,
         model: a.model,
     };
-    let bar = Bar::new(a.json);
+    let bar = Bar::new(a.write.json);
     let report = reconstruct(&req, &bar)?;
-    if a.json {
+    if a.write.json {
         return print_json(&report);
     }
     println!(

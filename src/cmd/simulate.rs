@@ -28,12 +28,8 @@ pub struct Args {
     /// Output .h5 (fastMRI layout: kspace, reconstruction_rss/esc, ismrmrd_header, attributes).
     #[arg(long, short)]
     pub output: PathBuf,
-    /// Overwrite an existing output file.
-    #[arg(long)]
-    pub force: bool,
-    /// Print a summary as one JSON object.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub write: super::WriteOpts,
 }
 
 pub fn run(a: Args) -> recon::Result<()> {
@@ -45,10 +41,10 @@ pub fn run(a: Args) -> recon::Result<()> {
         slices,
         noise: a.noise,
         seed: a.seed,
-        force: a.force,
+        force: a.write.force,
     };
-    let report = recon::simulate::simulate(&req, &Bar::new(a.json))?;
-    if a.json {
+    let report = recon::simulate::simulate(&req, &Bar::new(a.write.json))?;
+    if a.write.json {
         return print_json(&report);
     }
     println!(

@@ -77,32 +77,35 @@ pub fn run(a: Args) -> recon::Result<()> {
     let targets = Targets::by_name(&a.targets).ok_or_else(|| {
         recon::ReconError::Invalid(format!("--targets {}: expected noisy or clean", a.targets))
     })?;
-    let mut cfg = TrainConfig::new(a.data, a.val, a.out);
     let p_edge = match (&*a.mask, a.acceleration, a.p_edge) {
         ("n2n", None, None) => Some(0.025),
         (_, _, p) => p,
     };
-    cfg.mask = a.mask;
-    cfg.params = kspace::mask::MaskParams {
+    let params = kspace::mask::MaskParams {
         acceleration: a.acceleration.unwrap_or(4.0),
         center_fraction: a.center_fraction,
         p_edge,
         ..Default::default()
     };
-    cfg.targets = targets;
-    cfg.loss = a.loss;
-    cfg.steps = a.steps;
-    cfg.batch = a.batch;
-    cfg.crop = a.crop;
-    cfg.width = a.width;
-    cfg.lr_max = a.lr;
-    cfg.seed = a.seed;
-    cfg.val_every = a.val_every;
-    cfg.checkpoint_every = a.checkpoint_every;
-    cfg.val_slices = a.val_slices;
-    cfg.max_train_slices = a.max_train_slices;
-    cfg.stop_after = a.stop_after;
-    cfg.resume = a.resume;
+    let cfg = TrainConfig {
+        mask: a.mask,
+        params,
+        targets,
+        loss: a.loss,
+        steps: a.steps,
+        batch: a.batch,
+        crop: a.crop,
+        width: a.width,
+        lr_max: a.lr,
+        seed: a.seed,
+        val_every: a.val_every,
+        checkpoint_every: a.checkpoint_every,
+        val_slices: a.val_slices,
+        max_train_slices: a.max_train_slices,
+        stop_after: a.stop_after,
+        resume: a.resume,
+        ..TrainConfig::new(a.data, a.val, a.out)
+    };
     let r = train(&cfg, &Bar::new(false))?;
     println!(
         "trained steps {}..{} on {} slices; final loss {:.5}",

@@ -149,8 +149,8 @@ pub fn read_cfl(path: impl AsRef<Path>) -> Result<ArrayD<C32>> {
         }));
         left -= n;
     }
-    // ok: size checked above
-    Ok(ArrayD::from_shape_vec(IxDyn(shape).f(), data).expect("size checked above"))
+    ArrayD::from_shape_vec(IxDyn(shape).f(), data)
+        .map_err(|e| ReconError::format(&cfl, format!("data does not fit the header's sizes: {e}")))
     // ok: size checked
 }
 
