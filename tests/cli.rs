@@ -52,11 +52,19 @@ fn quick_start_reconstructs_the_sample_and_matches_scikit_image() {
         &std::fs::read_to_string(root().join("tests/fixtures/cli_sample_metrics.json")).unwrap(),
     )
     .unwrap();
-    let m = &v["metrics"][0];
-    assert_eq!(m["method"], "zero_filled");
-    for k in ["psnr", "ssim", "nmse"] {
-        let (got, want) = (m[k].as_f64().unwrap(), fx[k].as_f64().unwrap());
-        assert!((got - want).abs() <= 1e-3 * want.abs().max(1.0), "{k}: {got} vs scikit-image {want}");
+    // The built-in Cartesian model reconstructs; zero-filled is reported beside it.
+    assert!(v["model"].as_str().unwrap().starts_with("default-cartesian"), "{v}");
+    for (m, name, dataset) in
+        [(&v["metrics"][0], "network", "reconstruction"), (&v["metrics"][1], "zero_filled", "zero_filled")]
+    {
+        assert_eq!(m["method"], name);
+        for k in ["psnr", "ssim", "nmse"] {
+            let (got, want) = (m[k].as_f64().unwrap(), fx[dataset][k].as_f64().unwrap());
+            assert!(
+                (got - want).abs() <= 1e-3 * want.abs().max(1.0),
+                "{name} {k}: {got} vs scikit-image {want}"
+            );
+        }
     }
     // The written file holds what the issue names, readable by our own reader.
     let f = recon::io::hdf5::open_any(&out).unwrap();
@@ -224,8 +232,9 @@ fn h5py_fastmri_files_reconstruct_like_numpy() {
     for (name, mask) in [("singlecoil", "none"), ("multicoil", "random")] {
         let out = dir.path().join(format!("{name}.h5"));
         let input = format!("recon/tests/fixtures/h5/{name}.h5");
-        let v = json(&recon(&["-i", &input, "--mask", mask, "-o", s(&out), "--json"]));
+        let v = json(&recon(&["-i", &input, "--mask", mask, "--no-model", "-o", s(&out), "--json"]));
         assert_eq!(v["mask"]["acquired"], name == "multicoil", "{v}");
+        assert!(v["model"].is_null(), "{v}");
         let got = recon::io::hdf5::open_any(&out).unwrap().read_f32("reconstruction").unwrap();
         let want: Vec<f64> = want[name].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
         assert_eq!(got.len(), want.len(), "{name}: shape {:?}", got.shape());
@@ -350,8 +359,56 @@ fn train_then_reconstruct_with_the_model() {
     let methods: Vec<&str> =
         v["metrics"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
     assert_eq!(methods, ["network", "zero_filled"], "{v}");
-    // A multi-coil scan is refused with a clear message (complex mode not built yet).
+    // A magnitude model refuses a multi-coil scan with a clear message.
     let mc = recon(&["-i", SAMPLE, "--model", s(&model), "-o", s(&dir.path().join("mc.h5"))]);
     assert!(!mc.status.success());
     assert!(String::from_utf8_lossy(&mc.stderr).contains("single-coil"));
+
+    // A complex-mode model (2 channels, simulated coils and phase) reconstructs it.
+    let cmodel = dir.path().join("complex.safetensors");
+    let small = dir.path().join("complex16.safetensors");
+    let mut cargs = args.to_vec();
+    cargs.truncate(cargs.len() - 2); // --out PATH
+    cargs.extend(["--mode", "complex", "--coils", "3", "--export", s(&small), "--out", s(&cmodel)]);
+    let r = recon(&cargs);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let meta = models::checkpoint::read_meta(&small).unwrap();
+    assert_eq!((meta.arch.in_channels(), meta.arch.out_channels()), (2, 2));
+    assert!(meta.config.contains("\"complex\""), "{}", meta.config);
+    let v = json(&recon(&["-i", SAMPLE, "--model", s(&small), "-o", s(&dir.path().join("mc.h5")), "--json"]));
+    assert_eq!(v["method"], "network");
+    assert_eq!(v["coils"], 4);
+}
+
+/// Without --model the built-in default matching the mask is used and says so: Cartesian
+/// for 1-D masks, n2n for 2-D masks, none for fully sampled data or with --no-model. Both
+/// defaults beat the zero-filled reconstruction of the sample.
+#[test]
+fn default_models_are_picked_by_mask_and_beat_zero_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = |n: &str| dir.path().join(n);
+    // The shipped Cartesian model gains much less at 8x (+0.6 dB on this sample) than at 4x.
+    for (mask, acc, want, gain) in [
+        ("random", "4", "default-cartesian", 1.0),
+        ("equispaced", "8", "default-cartesian", 0.2),
+        ("n2n", "6", "default-n2n", 1.0),
+    ] {
+        let out = o(&format!("{mask}.h5"));
+        let v = json(&recon(&["-i", SAMPLE, "--mask", mask, "--acceleration", acc, "-o", s(&out), "--json"]));
+        assert!(v["model"].as_str().unwrap().starts_with(want), "{mask}: {v}");
+        assert_eq!(v["method"], "network");
+        let (net, zf) =
+            (v["metrics"][0]["psnr"].as_f64().unwrap(), v["metrics"][1]["psnr"].as_f64().unwrap());
+        assert!(net > zf + gain, "{mask} {acc}x: network {net:.2} dB vs zero-filled {zf:.2} dB");
+        let text = recon(&["-i", SAMPLE, "--mask", mask, "--acceleration", acc, "-o", s(&out), "--force"]);
+        assert!(String::from_utf8_lossy(&text.stdout).contains(want));
+    }
+    let v = json(&recon(&["-i", SAMPLE, "--no-model", "-o", s(&o("zf.h5")), "--json"]));
+    assert_eq!(v["method"], "zero_filled");
+    assert!(v["model"].is_null());
+    assert_eq!(v["metrics"].as_array().unwrap().len(), 1);
+    let v = json(&recon(&["-i", SAMPLE, "--mask", "none", "-o", s(&o("full.h5")), "--json"]));
+    assert_eq!(v["method"], "zero_filled", "fully sampled data needs no network: {v}");
+    let both = recon(&["-i", SAMPLE, "--no-model", "--model", "x.safetensors", "-o", s(&o("x.h5"))]);
+    assert!(!both.status.success());
 }

@@ -184,8 +184,14 @@ fn parse_meta(path: &Path, bytes: &[u8]) -> Result<ModelMeta> {
 pub fn load_checkpoint(path: impl AsRef<Path>, device: &Device) -> Result<Checkpoint> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
-    let meta = parse_meta(path, &bytes)?;
-    let all = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)?;
+    load_checkpoint_bytes(path, &bytes, device)
+}
+
+/// [`load_checkpoint`] from the bytes of a model file (e.g. one compiled into a binary);
+/// `path` only names it in errors.
+pub fn load_checkpoint_bytes(path: &Path, bytes: &[u8], device: &Device) -> Result<Checkpoint> {
+    let meta = parse_meta(path, bytes)?;
+    let all = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)?;
     let (mut weights, mut opt) = (BTreeMap::new(), BTreeMap::new());
     for (name, t) in all {
         match name.strip_prefix(OPT) {
@@ -241,5 +247,11 @@ fn optimiser_state(
 /// autograd graph) on `device`, and its metadata.
 pub fn load_model(path: impl AsRef<Path>, device: &Device) -> Result<(Network, ModelMeta)> {
     let ck = load_checkpoint(path, device)?;
+    Ok((ck.net.detached(), ck.meta))
+}
+
+/// [`load_model`] from the bytes of a model file; `path` only names it in errors.
+pub fn load_model_bytes(path: &Path, bytes: &[u8], device: &Device) -> Result<(Network, ModelMeta)> {
+    let ck = load_checkpoint_bytes(path, bytes, device)?;
     Ok((ck.net.detached(), ck.meta))
 }

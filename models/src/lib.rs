@@ -29,8 +29,8 @@ pub mod unet;
 pub use candle_core::{DType, Device, Tensor};
 pub use candle_nn::{Module, VarMap};
 pub use checkpoint::{
-    export_model, load_checkpoint, load_model, read_meta, save_checkpoint, Checkpoint, ModelMeta,
-    Normalisation,
+    export_model, load_checkpoint, load_checkpoint_bytes, load_model, load_model_bytes, read_meta,
+    save_checkpoint, Checkpoint, ModelMeta, Normalisation,
 };
 pub use loss::{gamma_schedule, l0_annealed, l1, l2, masked_l2, Loss};
 pub use net::{NetConfig, Network};

@@ -10,6 +10,7 @@ pub mod info;
 pub mod io;
 pub mod maskgen;
 pub mod metrics;
+pub mod network;
 pub mod progress;
 pub mod reconstruct;
 pub mod scan;

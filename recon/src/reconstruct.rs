@@ -2,11 +2,14 @@
 //!
 //! Per slice: k-space (coils × H × W) → mask → (density compensation) → `ifft2c` →
 //! coil combination (RSS for several coils, magnitude for one) → centre crop to the
-//! reference size. The reconstruction is the zero-filled image until a network is given.
+//! reference size: the zero-filled image. With a network ([`crate::network`]: a model file,
+//! or by default the shipped model matching the mask) the reconstruction is the network plus
+//! data consistency, and both are reported side by side.
 
 use crate::error::{ReconError, Result};
 use crate::io::hdf5::{write_h5, AttrValue, H5Data};
 use crate::metrics::VolumeMetrics;
+use crate::network::{ModelChoice, NetworkRecon};
 use crate::progress::Progress;
 use crate::scan::Scan;
 use kspace::mask::MaskParams;
@@ -31,8 +34,8 @@ pub struct ReconRequest {
     pub density_compensate: bool,
     /// Overwrite an existing output.
     pub force: bool,
-    /// A trained network (`recon train`): reconstruct with it plus data consistency.
-    pub model: Option<PathBuf>,
+    /// The network to reconstruct with (plus data consistency), if any.
+    pub model: ModelChoice,
 }
 
 /// The mask that was used.
@@ -69,6 +72,8 @@ pub struct ReconReport {
     pub mask: MaskReport,
     pub reference: Option<String>,
     pub method: String,
+    /// The network used, when one was (a file, or a built-in default and what it is for).
+    pub model: Option<String>,
     pub metrics: Vec<MethodMetrics>,
     /// Why there are no metrics, when there are none.
     pub metrics_note: Option<String>,
@@ -128,12 +133,9 @@ pub fn reconstruct(req: &ReconRequest, progress: &dyn Progress) -> Result<ReconR
     check_output(&req.input, &req.output, req.force)?;
     let scan = Scan::open(&req.input)?;
     let (mask, report_mask) = choose_mask(&scan, req)?;
-    let model = match &req.model {
-        Some(p) => Some(NetworkRecon::load(p, &scan)?),
-        None => None,
-    };
+    let model = NetworkRecon::choose(&req.model, &mask)?;
     if let Some(m) = &model {
-        progress.message(&format!("model {} ({})", m.path.display(), m.meta.arch.name()));
+        progress.message(&format!("model {}", m.source));
     }
     progress.start("slices", scan.num_slices as u64);
     let per_slice: Vec<Result<SliceOut>> = (0..scan.num_slices)
@@ -180,7 +182,8 @@ pub fn reconstruct(req: &ReconRequest, progress: &dyn Progress) -> Result<ReconR
     } else {
         metrics_note = Some("no reference in the input: no metrics".into());
     }
-    write_output(req, &scan, &mask, &report_mask, method, &reconstruction, &zero_filled)?;
+    let model_name = model.as_ref().map(|m| m.source.clone()).unwrap_or_default();
+    write_output(req, &scan, (&mask, &report_mask), (method, &model_name), &reconstruction, &zero_filled)?;
     Ok(ReconReport {
         input: req.input.clone(),
         output: req.output.clone(),
@@ -192,6 +195,7 @@ pub fn reconstruct(req: &ReconRequest, progress: &dyn Progress) -> Result<ReconR
         mask: report_mask,
         reference: scan.reference.clone(),
         method: method.into(),
+        model: model.as_ref().map(|m| m.source.clone()),
         metrics,
         metrics_note,
         seconds: t0.elapsed().as_secs_f64(),
@@ -244,9 +248,8 @@ fn stack(images: &[Array2<f32>]) -> Array3<f32> {
 fn write_output(
     req: &ReconRequest,
     scan: &Scan,
-    mask: &SamplingMask,
-    m: &MaskReport,
-    method: &str,
+    (mask, m): (&SamplingMask, &MaskReport),
+    (method, model): (&str, &str),
     reconstruction: &Array3<f32>,
     zero_filled: &Array3<f32>,
 ) -> Result<()> {
@@ -270,7 +273,7 @@ fn write_output(
         ("seed", AttrValue::Int(m.seed as i64)),
         ("density_compensated", AttrValue::Int(req.density_compensate as i64)),
         ("input", AttrValue::Str(input_name)),
-        ("model", AttrValue::Str(req.model.as_ref().map(|p| p.display().to_string()).unwrap_or_default())),
+        ("model", AttrValue::Str(model.into())),
         ("max", AttrValue::Float(max)),
     ];
     write_h5(&req.output, &datasets, &attrs)
@@ -280,39 +283,4 @@ struct SliceOut {
     zf: Array2<f32>,
     net: Option<Array2<f32>>,
     reference: Option<Array2<f32>>,
-}
-
-/// A loaded network and how to apply it to a slice.
-struct NetworkRecon {
-    path: PathBuf,
-    net: models::net::Network,
-    meta: models::checkpoint::ModelMeta,
-    device: models::Device,
-}
-
-impl NetworkRecon {
-    fn load(path: &Path, scan: &Scan) -> Result<Self> {
-        if scan.coils != 1 {
-            return Err(ReconError::Invalid(format!(
-                "{}: the network path handles single-coil (magnitude) data for now; {} has {} coils (reconstruct without --model)",
-                path.display(),
-                scan.path.display(),
-                scan.coils
-            )));
-        }
-        let device = models::best_device();
-        let (net, meta) = models::checkpoint::load_model(path, &device)
-            .map_err(|e| ReconError::format(path, format!("not a recon model: {e}")))?;
-        Ok(NetworkRecon { path: path.to_path_buf(), net, meta, device })
-    }
-
-    /// Network + data consistency on the density-compensated zero-filled image (the input the
-    /// network was trained on), cropped like the other outputs.
-    fn slice(&self, kspace: &Array3<C32>, mask: &SamplingMask, crop: (usize, usize)) -> Result<Array2<f32>> {
-        let measured = kspace::undersample::undersample(&kspace.index_axis(Axis(0), 0), mask)?;
-        let zf = crate::train::corruption::compensated_image(&measured, mask)?;
-        let out =
-            crate::train::reconstruct_with_model(&self.net, &self.meta, &zf, &measured, mask, &self.device)?;
-        Ok(kspace::undersample::center_crop(&out.mapv(f32::abs), crop)?)
-    }
 }

@@ -1,35 +1,28 @@
 //! Tests of the training engine: the differentiable DC layer, the corruption statistics,
 //! optimisation on a fixed batch, determinism and exact resume.
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::phantom;
+
 use kspace::{mask, rng::MaskRng, SamplingMask, C32};
-use models::{
-    Adam, AdamConfig, DType, Device, Module, NetConfig, Network, Schedule, Tensor, UNetConfig, VarMap,
-};
-use ndarray::Array2;
+use models::{DType, Device, Tensor};
+use ndarray::{Array2, Array3, Axis};
 use recon::progress::NoProgress;
 use recon::train::{
-    engine::{pair_tensors, to_batch},
-    make_batch, reconstruct_with_model, train, Corruption, DftDc, MriUndersampling, SliceDataset, Targets,
-    TrainConfig,
+    engine::to_batch, reconstruct_with_model, train, Corruption, DftDc, MriUndersampling, SliceDataset,
+    Targets, TrainConfig,
 };
+
+/// One image as a one-channel (1, H, W) array.
+fn ch1(a: &Array2<f32>) -> Array3<f32> {
+    a.clone().insert_axis(Axis(0))
+}
 
 fn rand_image(h: usize, w: usize, rng: &mut MaskRng) -> Array2<f32> {
     Array2::from_shape_fn((h, w), |_| rng.uniform() as f32 - 0.5)
-}
-
-/// A smooth phantom in [−0.5, 0.5]: an ellipse with an inner bright disc.
-fn phantom(n: usize) -> Array2<f32> {
-    let c = n as f32 / 2.0;
-    Array2::from_shape_fn((n, n), |(i, j)| {
-        let (y, x) = ((i as f32 - c) / c, (j as f32 - c) / c);
-        let mut v = if (x / 0.8).powi(2) + (y / 0.6).powi(2) < 1.0 { 0.6 } else { 0.0 };
-        if (x - 0.2).powi(2) + y.powi(2) < 0.05 {
-            v = 1.0;
-        }
-        v - 0.5
-    })
 }
 
 #[test]
@@ -45,11 +38,11 @@ fn dc_layer_equals_kspace_operations() {
         let measured =
             kspace::undersample::undersample(&kspace::fft2c(&other.mapv(|v| C32::new(v, 0.0))), &mask)
                 .unwrap();
-        let ft = to_batch(&[&f[0], &f[1]], &dev).unwrap();
+        let ft = to_batch(&[&ch1(&f[0]), &ch1(&f[1])], &dev).unwrap();
         let (kr, ki) = dc.fft_real(&ft).unwrap();
-        let yr = to_batch(&[&measured.mapv(|z| z.re)], &dev).unwrap();
-        let yi = to_batch(&[&measured.mapv(|z| z.im)], &dev).unwrap();
-        let m = to_batch(&[&mask.as_f32()], &dev).unwrap();
+        let yr = to_batch(&[&ch1(&measured.mapv(|z| z.re))], &dev).unwrap();
+        let yi = to_batch(&[&ch1(&measured.mapv(|z| z.im))], &dev).unwrap();
+        let m = to_batch(&[&ch1(&mask.as_f32())], &dev).unwrap();
         let out = dc.apply(&ft, &yr, &yi, &m).unwrap();
         let kr: Vec<f32> = kr.flatten_all().unwrap().to_vec1().unwrap();
         let ki: Vec<f32> = ki.flatten_all().unwrap().to_vec1().unwrap();
@@ -113,15 +106,21 @@ fn masks_are_independent_and_inputs_unbiased() {
     let (mut cross, mut sq) = (0.0, 0.0);
     let mut rng = MaskRng::from_seed(3);
     for _ in 0..draws {
-        let p = c.corrupt(&x, &mut rng).unwrap();
+        let mut p = c.corrupt(&x, &mut rng).unwrap();
         assert_ne!(p.input, p.target);
+        // Undo the per-slice normalisation: the input and the noisy target are unbiased
+        // estimates of the clean image.
+        assert!(p.scale > 0.0);
+        for im in [&mut p.input, &mut p.target] {
+            im.mapv_inplace(|v| (v + 0.5) * p.scale - 0.5);
+        }
         for ((i, t), c0) in p.input.iter().zip(p.target.iter()).zip(x.iter()) {
             let (ei, et) = ((*i - *c0) as f64, (*t - *c0) as f64);
             cross += ei * et;
             sq += ei * ei;
         }
-        mean_in.zip_mut_with(&p.input, |a, &b| *a += b as f64 / draws as f64);
-        mean_t.zip_mut_with(&p.target, |a, &b| *a += b as f64 / draws as f64);
+        mean_in.zip_mut_with(&p.input.index_axis(Axis(0), 0), |a, &b| *a += b as f64 / draws as f64);
+        mean_t.zip_mut_with(&p.target.index_axis(Axis(0), 0), |a, &b| *a += b as f64 / draws as f64);
     }
     // Independent masks → uncorrelated errors.
     assert!((cross / sq).abs() < 0.05, "error correlation {}", cross / sq);
@@ -151,25 +150,10 @@ fn synthetic_dataset(n: usize, count: usize) -> SliceDataset {
 
 #[test]
 fn steps_on_a_fixed_batch_lower_the_loss() {
-    let dev = Device::Cpu;
     let ds = synthetic_dataset(32, 2);
     let params = mask::MaskParams { p_edge: Some(0.1), ..Default::default() };
     let c = MriUndersampling::new(mask::from_name("n2n", &params).unwrap(), Targets::Clean, 0);
-    let pairs = make_batch(&ds, &c, 7, 0, 2).unwrap();
-    let [x, t, yr, yi, m] = pair_tensors(&pairs, &dev).unwrap();
-    let dc = DftDc::new(32, 32, DType::F32, &dev).unwrap();
-    let vm = VarMap::new();
-    let net = Network::init(&NetConfig::UNet(UNetConfig::new(1, 1).with_width(8)), &vm, 1, DType::F32, &dev)
-        .unwrap();
-    let mut adam = Adam::new(&vm, AdamConfig::default()).unwrap();
-    let sched = Schedule::constant(1e-3, 0.9);
-    let mut losses = Vec::new();
-    for step in 0..25 {
-        let out = dc.apply(&net.forward(&x).unwrap(), &yr, &yi, &m).unwrap();
-        let loss = models::l2(&out, &t).unwrap();
-        losses.push(loss.to_scalar::<f32>().unwrap());
-        adam.backward_step(&loss, sched.at(step)).unwrap();
-    }
+    let losses = common::fixed_batch_losses(&ds, &c, 1);
     assert!(losses[24] < 0.7 * losses[0], "loss did not fall: {losses:?}");
 }
 
@@ -234,7 +218,7 @@ fn same_seed_same_weights_and_resume_is_exact() {
     // The trained model reconstructs a slice; the result is data-consistent.
     let (net, meta) = models::load_model(&a.out, &Device::Cpu).unwrap();
     let clean = phantom(64).mapv(|v| v + 0.5);
-    let f = mask::from_name("n2n", &a.params).unwrap();
+    let f = mask::from_name("n2n", &a.params[0]).unwrap();
     let m = f.sample((64, 64), 4).unwrap();
     let k = kspace::fft2c(&clean.mapv(|v| C32::new(v, 0.0)));
     let zf = recon::train::corruption::compensated_image(&k, &m).unwrap();
@@ -285,4 +269,53 @@ fn real_training_colin27() {
         rep.val_psnr.unwrap(),
         rep.val_psnr_input.unwrap()
     );
+}
+
+/// Training normalises each magnitude pair exactly as inference normalises a scan: the
+/// network input is `zf / max(zf) − 0.5` of the zero-filled image `zf`, compensated or not
+/// as the model's metadata says.
+#[test]
+fn magnitude_training_input_is_what_inference_feeds_the_network() {
+    use recon::train::infer::{magnitude_input, INPUT_COMPENSATION};
+    let x = phantom(32);
+    let params = mask::MaskParams { p_edge: Some(0.1), ..Default::default() };
+    for compensate in [true, false] {
+        let mut c = MriUndersampling::new(mask::from_name("n2n", &params).unwrap(), Targets::Noisy, 0);
+        c.compensate_input = compensate;
+        let p = c.corrupt(&x, &mut MaskRng::from_seed(4)).unwrap();
+        // No shift and one mask setting: mask a is the generator's first draw.
+        let a = mask::from_name("n2n", &params)
+            .unwrap()
+            .sample_with_rng((32, 32), &mut MaskRng::from_seed(4))
+            .unwrap();
+        let mut meta = models::ModelMeta::new(models::NetConfig::UNet(models::UNetConfig::new(1, 1)));
+        meta.normalisation.params.insert(INPUT_COMPENSATION.into(), if compensate { 1.0 } else { 0.0 });
+        let k = kspace::fft2c(&x.mapv(|v| C32::new(v + 0.5, 0.0)));
+        let zf = magnitude_input(&meta, &k, &a).unwrap();
+        let s = zf.iter().fold(0f32, |m, &v| m.max(v));
+        assert!((p.scale - s).abs() < 1e-5 * s, "scale {} vs max(zf) {s}", p.scale);
+        for (got, z) in p.input.iter().zip(zf.iter()) {
+            assert!((got - (z / s - 0.5)).abs() < 1e-5, "compensate {compensate}: {got} vs {}", z / s - 0.5);
+        }
+    }
+}
+
+/// The compressed schedule spans exactly the requested steps: full lr in the middle and at
+/// 85 % of longer runs, and the ramp-down's end (lr ~1e-3·lr_max) at the last step, not
+/// before it (no wasted steps at lr ≈ 0).
+#[test]
+fn schedule_spans_the_requested_steps() {
+    for steps in [50u64, 299, 300, 400, 1000, 10_000] {
+        let s = recon::train::schedule(steps, 1e-3);
+        assert!(s.total_steps() >= steps && s.total_steps() < steps + s.steps_per_unit, "{steps}: {s:?}");
+        if steps >= 200 {
+            // (Shorter runs spend most of their 30-epoch ramp-down below full lr.)
+            let mid = s.at(steps / 2).lr;
+            assert!((mid - 1e-3).abs() < 1e-12, "{steps}: lr at the middle {mid}");
+            let late = s.at(steps * 85 / 100).lr;
+            assert!(late > 0.9e-3, "{steps}: lr at 85 % {late}");
+        }
+        let end = s.at(steps - 1).lr;
+        assert!(end < 1e-5 && end > 1e-8, "{steps}: lr at the last step {end}");
+    }
 }

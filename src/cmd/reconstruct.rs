@@ -4,6 +4,7 @@ use super::MaskOpts;
 use crate::output::{metrics_table, print_json};
 use crate::progress::Bar;
 use clap::Args as ClapArgs;
+use recon::network::ModelChoice;
 use recon::reconstruct::{reconstruct, ReconRequest};
 use std::path::PathBuf;
 
@@ -21,10 +22,13 @@ pub struct Args {
     /// Divide kept samples by their keep probability before the inverse FFT (unbiased, noisier).
     #[arg(long)]
     pub density_compensate: bool,
-    /// A trained model (`recon train`): network + data consistency instead of zero-filling
-    /// (single-coil / magnitude inputs for now).
-    #[arg(long)]
+    /// A trained model (`recon train`): network + data consistency. Without it, the built-in
+    /// default model matching the mask is used (n2n for 2-D masks, Cartesian for 1-D masks).
+    #[arg(long, conflicts_with = "no_model")]
     pub model: Option<PathBuf>,
+    /// Zero-filled reconstruction only: no network.
+    #[arg(long)]
+    pub no_model: bool,
     #[command(flatten)]
     pub write: super::WriteOpts,
 }
@@ -40,7 +44,11 @@ pub fn run(a: Args) -> recon::Result<()> {
         seed: a.mask.seed,
         density_compensate: a.density_compensate,
         force: a.write.force,
-        model: a.model,
+        model: match (a.model, a.no_model) {
+            (Some(p), _) => ModelChoice::File(p),
+            (None, true) => ModelChoice::NoModel,
+            (None, false) => ModelChoice::Default,
+        },
     };
     let bar = Bar::new(a.write.json);
     let report = reconstruct(&req, &bar)?;
@@ -58,6 +66,9 @@ pub fn run(a: Args) -> recon::Result<()> {
         if report.mask.acquired { "acquired" } else { "retrospective" },
         report.mask.achieved_acceleration
     );
+    if let Some(m) = &report.model {
+        println!("model: {m}");
+    }
     if !report.metrics.is_empty() {
         print!("{}", metrics_table(&report.metrics));
     }

@@ -3,12 +3,12 @@
 
 use crate::progress::Bar;
 use clap::Args as ClapArgs;
-use recon::train::{train, Targets, TrainConfig};
+use recon::train::{train, Mode, Targets, TrainConfig};
 use std::path::PathBuf;
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Example (the paper's recipe, shortened):\n  recon train --data data/colin27_t1_1mm.nii.gz --val data/mni152_2009a_t1_1mm.nii.gz \\\n      --mask n2n --targets noisy --loss l2 --steps 2000 --batch 4 --crop 255 --out n2n.safetensors\nInterrupted? Run the same command with --resume."
+    after_help = "Example (the paper's recipe, shortened):\n  recon train --data data/colin27_t1_1mm.nii.gz --val data/mni152_2009a_t1_1mm.nii.gz \\\n      --mask n2n --targets noisy --loss l2 --steps 2000 --batch 4 --crop 255 --out n2n.safetensors\nComplex mode for real multi-coil scans (how the shipped Cartesian model was trained):\n  recon train --data data/colin27_t1_1mm.nii.gz --val data/mni152_2009a_t1_1mm.nii.gz \\\n      --mode complex --coils 4 --mask random --acceleration 4,8 --center-fraction 0.08,0.04 \\\n      --steps 300 --crop 128 --width 32 --out cart.safetensors\nInterrupted? Run the same command with --resume."
 )]
 pub struct Args {
     /// Training volumes (NIfTI); slices along all three axes are used.
@@ -20,15 +20,34 @@ pub struct Args {
     /// Mask family of the simulated undersampling (the paper: n2n).
     #[arg(long, default_value = "n2n")]
     pub mask: String,
-    /// Acceleration; for n2n, when neither this nor --p-edge is given, p_edge = 0.025 (the paper).
-    #[arg(long)]
-    pub acceleration: Option<f64>,
-    /// Centre fraction for the 1-D Cartesian families.
-    #[arg(long, default_value_t = 0.08)]
-    pub center_fraction: f64,
+    /// Acceleration(s); several (comma-separated, e.g. 4,8) make each pair draw one, paired
+    /// with --center-fraction. For n2n, when neither this nor --p-edge is given, p_edge =
+    /// 0.025 (the paper).
+    #[arg(long, value_delimiter = ',')]
+    pub acceleration: Vec<f64>,
+    /// Centre fraction(s) for the 1-D Cartesian families, one per acceleration (or one for all).
+    #[arg(long, value_delimiter = ',', default_value = "0.08")]
+    pub center_fraction: Vec<f64>,
     /// n2n: keep probability at the k-space edge.
     #[arg(long)]
     pub p_edge: Option<f64>,
+    /// magnitude: one real channel (the paper's experiment); complex: two channels (real,
+    /// imaginary) trained with smooth synthetic phase and simulated coils, for real scans.
+    #[arg(long, default_value = "magnitude")]
+    pub mode: String,
+    /// complex mode: number of simulated receive coils (1: single-coil).
+    #[arg(long, default_value_t = 4)]
+    pub coils: usize,
+    /// complex mode: amplitude (radians) of the smooth synthetic phase's coefficients.
+    #[arg(long, default_value_t = 1.5)]
+    pub max_phase: f32,
+    /// Feed the network the plain zero-filled image instead of the density-compensated one
+    /// (targets stay compensated, so still unbiased); better for Cartesian masks at 8×.
+    #[arg(long)]
+    pub uncompensated_input: bool,
+    /// Shift augmentation: circular shifts up to ± this many pixels per axis.
+    #[arg(long, default_value_t = 64)]
+    pub max_shift: usize,
     /// noisy: a second independently undersampled image (Noise2Noise); clean: the image.
     #[arg(long, default_value = "noisy")]
     pub targets: String,
@@ -71,26 +90,51 @@ pub struct Args {
     /// Model / checkpoint file (.safetensors); the CSV log is written beside it.
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Also write the final weights alone in f16 here (a small model to ship or share).
+    #[arg(long)]
+    pub export: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> recon::Result<()> {
     let targets = Targets::by_name(&a.targets).ok_or_else(|| {
         recon::ReconError::Invalid(format!("--targets {}: expected noisy or clean", a.targets))
     })?;
-    let p_edge = match (&*a.mask, a.acceleration, a.p_edge) {
-        ("n2n", None, None) => Some(0.025),
+    let mode = match a.mode.as_str() {
+        "magnitude" => Mode::Magnitude,
+        "complex" => Mode::Complex { coils: a.coils.max(1), max_phase: a.max_phase },
+        m => return Err(recon::ReconError::Invalid(format!("--mode {m}: expected magnitude or complex"))),
+    };
+    let p_edge = match (&*a.mask, a.acceleration.is_empty(), a.p_edge) {
+        ("n2n", true, None) => Some(0.025),
         (_, _, p) => p,
     };
-    let params = kspace::mask::MaskParams {
-        acceleration: a.acceleration.unwrap_or(4.0),
-        center_fraction: a.center_fraction,
-        p_edge,
-        ..Default::default()
-    };
+    let accs = if a.acceleration.is_empty() { vec![4.0] } else { a.acceleration.clone() };
+    let fracs = &a.center_fraction;
+    if fracs.is_empty() || (fracs.len() != 1 && fracs.len() != accs.len()) {
+        return Err(recon::ReconError::Invalid(format!(
+            "--center-fraction: give one value, or one per acceleration ({} given for {} accelerations)",
+            fracs.len(),
+            accs.len()
+        )));
+    }
+    let params = accs
+        .iter()
+        .enumerate()
+        .map(|(i, &acceleration)| kspace::mask::MaskParams {
+            acceleration,
+            center_fraction: fracs[i.min(fracs.len() - 1)],
+            p_edge,
+            ..Default::default()
+        })
+        .collect();
     let cfg = TrainConfig {
         mask: a.mask,
         params,
         targets,
+        mode,
+        compensate_input: !a.uncompensated_input,
+        max_shift: a.max_shift,
+        export: a.export,
         loss: a.loss,
         steps: a.steps,
         batch: a.batch,

@@ -7,8 +7,9 @@
 //! as an uninterrupted run (same device and thread count).
 //!
 //! One step: `x̂, ŷ, y, m` from the corruption for each of B slices; `f = UNet(x̂)`;
-//! `g = DC(f) = Re(F⁻¹(F f·(1 − m) + y))`; `loss = mean((g − ŷ)²)`; Adam (β2 0.99, ε 1e-8)
-//! with lr and β1 from [`schedule`].
+//! `g = DC(f)`, in magnitude mode `Re(F⁻¹(F f·(1 − m) + y))`, in complex mode
+//! `Σ_c conj(s_c)·F⁻¹(F(s_c f)·(1 − m) + y_c)` ([`DftDc::apply_coils`]);
+//! `loss = mean((g − ŷ)²)`; Adam (β2 0.99, ε 1e-8) with lr and β1 from [`schedule`].
 
 use std::{
     collections::BTreeMap,
@@ -17,16 +18,16 @@ use std::{
     time::Instant,
 };
 
-use kspace::{mask::MaskParams, rng::MaskRng, SamplingMask, C32};
+use kspace::{mask::MaskParams, rng::MaskRng, C32};
 use models::{
     load_checkpoint, save_checkpoint, Adam, AdamConfig, DType, Device, Loss, ModelMeta, Module, NetConfig,
     Network, Normalisation, RampDown, Schedule, Tensor, UNetConfig, VarMap,
 };
-use ndarray::Array2;
+use ndarray::{Array2, Array3, Axis};
 use serde_json::json;
 
 use super::{
-    corruption::{Corruption, MriUndersampling, Pair, Targets},
+    corruption::{Corruption, Mode, MriUndersampling, Pair, Targets},
     dataset::{epoch_permutation, SliceDataset},
     dc::DftDc,
 };
@@ -43,7 +44,13 @@ pub struct TrainConfig {
     pub out: PathBuf,
     /// Mask family name (`kspace::mask::from_name`), "n2n" in the paper.
     pub mask: String,
-    pub params: MaskParams,
+    /// Mask settings (non-empty); each training pair draws one uniformly (fastMRI's
+    /// `accelerations = [4, 8]`, `center_fractions = [0.08, 0.04]` style).
+    pub params: Vec<MaskParams>,
+    /// Magnitude (1 channel, the paper's) or complex (2 channels, with phase and coils).
+    pub mode: Mode,
+    /// Density-compensate the network input (the paper), or feed the plain zero-filled image.
+    pub compensate_input: bool,
     pub targets: Targets,
     /// "l2" (the recipe), "l1" or "l0".
     pub loss: String,
@@ -71,6 +78,8 @@ pub struct TrainConfig {
     /// Stop (validating and saving a checkpoint) after this step although the schedule runs
     /// to `steps`: for time-limited jobs, continued later with `resume`.
     pub stop_after: Option<u64>,
+    /// Also write the final weights alone, in f16, here (a small model to ship).
+    pub export: Option<PathBuf>,
 }
 
 impl TrainConfig {
@@ -82,7 +91,9 @@ impl TrainConfig {
             val,
             out,
             mask: "n2n".into(),
-            params: MaskParams { p_edge: Some(0.025), ..MaskParams::default() },
+            params: vec![MaskParams { p_edge: Some(0.025), ..MaskParams::default() }],
+            mode: Mode::Magnitude,
+            compensate_input: true,
             targets: Targets::Noisy,
             loss: "l2".into(),
             steps: 10_000,
@@ -98,20 +109,34 @@ impl TrainConfig {
             max_train_slices: None,
             max_shift: 64,
             stop_after: None,
+            export: None,
         }
     }
 
     /// The JSON stored in `ModelMeta.config`: what inference must know (mode, mask, crop,
     /// normalisation) plus the training settings.
     pub fn to_json(&self) -> String {
-        let p = &self.params;
+        let params: Vec<_> = self
+            .params
+            .iter()
+            .map(|p| {
+                json!({"acceleration": p.acceleration, "center_fraction": p.center_fraction,
+                       "p_edge": p.p_edge, "calib": p.calib, "offset": p.offset, "sigma": p.sigma})
+            })
+            .collect();
+        let (mode, coils, max_phase) = match self.mode {
+            Mode::Magnitude => ("magnitude", 1, 0.0),
+            Mode::Complex { coils, max_phase } => ("complex", coils, max_phase),
+        };
         json!({
-            "mode": "magnitude", "channels": 1,
+            "mode": mode, "channels": self.mode.channels(), "coils": coils, "max_phase": max_phase,
             "mask": self.mask,
-            "params": {"acceleration": p.acceleration, "center_fraction": p.center_fraction,
-                       "p_edge": p.p_edge, "calib": p.calib, "offset": p.offset, "sigma": p.sigma},
+            "params": params, "compensate_input": self.compensate_input,
             "targets": self.targets, "loss": self.loss, "crop": self.crop,
-            "normalisation": "image / max, then - 0.5 (background -0.5)",
+            "normalisation": match self.mode {
+                Mode::Magnitude => "slice / max(zero-filled input), then - 0.5 (background -0.5)",
+                Mode::Complex { .. } => "complex image / max |zero-filled input|",
+            },
             "steps": self.steps, "batch": self.batch, "width": self.width, "lr_max": self.lr_max,
             "seed": self.seed, "max_shift": self.max_shift,
             "data": self.data, "val": self.val,
@@ -157,48 +182,84 @@ fn cerr(e: candle_core::Error) -> ReconError {
     ReconError::Invalid(format!("candle: {e}"))
 }
 
-/// The N2N MRI schedule (ramp-up exp(−5(1−t/10)²) over 10 of 300 "epochs", Gaussian
-/// ramp-down over the last 30 with β1 0.9 → 0.5) compressed onto `steps`: `epochs =
-/// min(300, steps)` units of `⌊steps / epochs⌋` steps each; peak `lr_max`.
+/// The N2N MRI schedule (ramp-up exp(−5(1−t/10)²) over 10 "epochs", Gaussian ramp-down
+/// over the last 30 with β1 0.9 → 0.5; 300 epochs in the paper) compressed onto `steps`:
+/// `k = ⌈steps / 300⌉` steps per epoch and `⌈steps / k⌉` epochs, so the schedule ends at
+/// the last step (it never leaves steps after the ramp-down); peak `lr_max`.
 pub fn schedule(steps: u64, lr_max: f64) -> Schedule {
-    let epochs = steps.clamp(1, 300);
-    let mut s = Schedule::n2n_mri(epochs, (steps / epochs).max(1));
+    let per_epoch = steps.max(1).div_ceil(300);
+    let epochs = steps.max(1).div_ceil(per_epoch);
+    let mut s = Schedule::n2n_mri(epochs, per_epoch);
     s.lr_max = lr_max;
     debug_assert_eq!(s.rampdown_shape, RampDown::Gaussian);
     s
 }
 
-/// (N, 1, H, W) tensor from N equally shaped images.
-pub fn to_batch(images: &[&Array2<f32>], device: &Device) -> Result<Tensor> {
-    let (h, w) = images[0].dim();
-    let mut v: Vec<f32> = Vec::with_capacity(images.len() * h * w);
+/// (N, C, H, W) tensor from N equally shaped (C, H, W) images.
+pub fn to_batch(images: &[&Array3<f32>], device: &Device) -> Result<Tensor> {
+    let (c, h, w) = images[0].dim();
+    let mut v: Vec<f32> = Vec::with_capacity(images.len() * c * h * w);
     for im in images {
         v.extend(im.iter());
     }
-    Tensor::from_vec(v, (images.len(), 1, h, w), device).map_err(cerr)
+    Tensor::from_vec(v, (images.len(), c, h, w), device).map_err(cerr)
 }
 
-/// Images of an (N, 1, H, W) tensor.
-pub fn from_batch(t: &Tensor) -> Result<Vec<Array2<f32>>> {
-    let (n, _, h, w) = t.dims4().map_err(cerr)?;
+/// (C, H, W) images of an (N, C, H, W) tensor.
+pub fn from_batch(t: &Tensor) -> Result<Vec<Array3<f32>>> {
+    let (n, c, h, w) = t.dims4().map_err(cerr)?;
     let v: Vec<f32> = t.to_dtype(DType::F32).and_then(|t| t.flatten_all()?.to_vec1()).map_err(cerr)?;
+    let len = c * h * w;
     Ok((0..n)
-        .map(|i| Array2::from_shape_vec((h, w), v[i * h * w..(i + 1) * h * w].to_vec()).unwrap()) // ok: length h·w
+        .map(|i| Array3::from_shape_vec((c, h, w), v[i * len..(i + 1) * len].to_vec()).unwrap()) // ok: length c·h·w
         .collect())
 }
 
-/// Tensors of a batch of pairs: (input, target, y_re, y_im, keep), each (N, 1, H, W).
-pub fn pair_tensors(pairs: &[Pair], device: &Device) -> Result<[Tensor; 5]> {
-    let re: Vec<Array2<f32>> = pairs.iter().map(|p| p.measured.mapv(|z| z.re)).collect();
-    let im: Vec<Array2<f32>> = pairs.iter().map(|p| p.measured.mapv(|z| z.im)).collect();
-    let refs = |f: &dyn Fn(&Pair) -> &Array2<f32>| pairs.iter().map(f).collect::<Vec<_>>();
-    Ok([
-        to_batch(&refs(&|p| &p.input), device)?,
-        to_batch(&refs(&|p| &p.target), device)?,
-        to_batch(&re.iter().collect::<Vec<_>>(), device)?,
-        to_batch(&im.iter().collect::<Vec<_>>(), device)?,
-        to_batch(&refs(&|p| &p.keep), device)?,
-    ])
+/// (real, imaginary) batches of equally shaped complex (C, H, W) arrays.
+pub fn complex_batch(arrays: &[&Array3<C32>], device: &Device) -> Result<(Tensor, Tensor)> {
+    let re: Vec<Array3<f32>> = arrays.iter().map(|a| a.mapv(|z| z.re)).collect();
+    let im: Vec<Array3<f32>> = arrays.iter().map(|a| a.mapv(|z| z.im)).collect();
+    Ok((to_batch(&re.iter().collect::<Vec<_>>(), device)?, to_batch(&im.iter().collect::<Vec<_>>(), device)?))
+}
+
+/// A batch of pairs as tensors.
+pub struct BatchTensors {
+    /// Network input (N, ch, H, W).
+    pub input: Tensor,
+    pub target: Tensor,
+    /// Measured samples per coil, (N, C, H, W) real and imaginary parts.
+    pub measured: (Tensor, Tensor),
+    /// Keep mask (N, 1, H, W).
+    pub keep: Tensor,
+    /// Coil maps (N, C, H, W) in complex mode.
+    pub sens: Option<(Tensor, Tensor)>,
+}
+
+impl BatchTensors {
+    pub fn new(pairs: &[Pair], device: &Device) -> Result<Self> {
+        let refs = |f: &dyn Fn(&Pair) -> &Array3<f32>| pairs.iter().map(f).collect::<Vec<_>>();
+        let keep: Vec<Array3<f32>> = pairs.iter().map(|p| p.keep.clone().insert_axis(Axis(0))).collect();
+        let sens = match pairs.iter().map(|p| p.sens.as_ref()).collect::<Option<Vec<_>>>() {
+            Some(s) if !s.is_empty() => Some(complex_batch(&s, device)?),
+            _ => None,
+        };
+        Ok(Self {
+            input: to_batch(&refs(&|p| &p.input), device)?,
+            target: to_batch(&refs(&|p| &p.target), device)?,
+            measured: complex_batch(&pairs.iter().map(|p| &p.measured).collect::<Vec<_>>(), device)?,
+            keep: to_batch(&keep.iter().collect::<Vec<_>>(), device)?,
+            sens,
+        })
+    }
+
+    /// `DC(f)` for the network output `f`: real-image DC in magnitude mode, multi-coil
+    /// complex DC otherwise ([`DftDc::apply_coils`]).
+    pub fn consistent(&self, dc: &DftDc, f: &Tensor) -> candle_core::Result<Tensor> {
+        match &self.sens {
+            None => dc.apply(f, &self.measured.0, &self.measured.1, &self.keep),
+            Some(s) => dc.apply_coils(f, s, &self.measured, &self.keep),
+        }
+    }
 }
 
 /// The generator for sample `j` of step `step`.
@@ -233,8 +294,7 @@ pub fn make_batch(
 
 /// Fixed validation pairs: clean targets, no shift, masks from `(seed, i)`.
 fn validation_pairs(ds: &SliceDataset, cfg: &TrainConfig) -> Result<Vec<Pair>> {
-    let mask = kspace::mask::from_name(&cfg.mask, &cfg.params)?;
-    let c = MriUndersampling::new(mask, Targets::Clean, 0);
+    let c = corruption(cfg, Targets::Clean, 0)?;
     let sub = ds.subset(cfg.val_slices);
     sub.slices
         .iter()
@@ -244,6 +304,33 @@ fn validation_pairs(ds: &SliceDataset, cfg: &TrainConfig) -> Result<Vec<Pair>> {
             c.corrupt(s, &mut MaskRng::from_key(&key).expect("key")) // ok: constant-length key
         })
         .collect()
+}
+
+/// The corruption of `cfg` with the given targets and shift.
+pub fn corruption(cfg: &TrainConfig, targets: Targets, max_shift: usize) -> Result<MriUndersampling> {
+    let masks = cfg
+        .params
+        .iter()
+        .map(|p| kspace::mask::from_name(&cfg.mask, p))
+        .collect::<kspace::Result<Vec<_>>>()?;
+    if masks.is_empty() {
+        return Err(ReconError::Invalid("no mask settings".into()));
+    }
+    let first = kspace::mask::from_name(&cfg.mask, &cfg.params[0])?;
+    let mut c = MriUndersampling::new(first, targets, max_shift).with(cfg.mode, masks);
+    c.compensate_input = cfg.compensate_input;
+    Ok(c)
+}
+
+/// The image the PSNR is taken on, with the normalisation undone: `(v + 0.5)·scale − 0.5`
+/// (magnitude mode, in [−0.5, 0.5]) or `|z|·scale − 0.5` of the two channels (complex
+/// mode), so both use `psnr_n2n`.
+fn psnr_image(x: &Array3<f32>, scale: f32) -> Array2<f32> {
+    if x.dim().0 == 1 {
+        return x.index_axis(Axis(0), 0).mapv(|v| (v + 0.5) * scale - 0.5);
+    }
+    let (re, im) = (x.index_axis(Axis(0), 0), x.index_axis(Axis(0), 1));
+    ndarray::Zip::from(&re).and(&im).map_collect(|&a, &b| (a * a + b * b).sqrt() * scale - 0.5)
 }
 
 /// Mean PSNR (`psnr_n2n`) over `pairs` of DC(net(input)) vs clean, and of the input itself.
@@ -257,11 +344,12 @@ pub fn validate(
     let net = net.detached();
     let (mut sum_net, mut sum_in) = (0.0, 0.0);
     for chunk in pairs.chunks(batch.max(1)) {
-        let [x, _, yr, yi, m] = pair_tensors(chunk, device)?;
-        let out = net.forward(&x).and_then(|f| dc.apply(&f, &yr, &yi, &m)).map_err(cerr)?;
+        let b = BatchTensors::new(chunk, device)?;
+        let out = net.forward(&b.input).and_then(|f| b.consistent(dc, &f)).map_err(cerr)?;
         for (p, o) in chunk.iter().zip(from_batch(&out)?) {
-            sum_net += psnr_n2n(p.clean.view(), o.view())?;
-            sum_in += psnr_n2n(p.clean.view(), p.input.view())?;
+            let clean = psnr_image(&p.clean, 1.0);
+            sum_net += psnr_n2n(clean.view(), psnr_image(&o, p.scale).view())?;
+            sum_in += psnr_n2n(clean.view(), psnr_image(&p.input, p.scale).view())?;
         }
     }
     let n = pairs.len().max(1) as f64;
@@ -308,8 +396,7 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
     let loss_fn = Loss::by_name(&cfg.loss)
         .ok_or_else(|| ReconError::Invalid(format!("unknown loss '{}'", cfg.loss)))?;
     let device = models::best_device();
-    let mask = kspace::mask::from_name(&cfg.mask, &cfg.params)?;
-    let corruption = MriUndersampling::new(mask, cfg.targets, cfg.max_shift);
+    let corruption = corruption(cfg, cfg.targets, cfg.max_shift)?;
     let train_ds = SliceDataset::load(&cfg.data, cfg.crop, cfg.max_train_slices)?;
     let val_pairs = if cfg.val.is_empty() || cfg.val_slices == 0 {
         Vec::new()
@@ -317,10 +404,20 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
         validation_pairs(&SliceDataset::load(&cfg.val, cfg.crop, None)?, cfg)?
     };
     let dc = DftDc::new(cfg.crop, cfg.crop, DType::F32, &device).map_err(cerr)?;
-    let arch = NetConfig::UNet(UNetConfig::new(1, 1).with_width(cfg.width));
+    let ch = cfg.mode.channels();
+    let arch = NetConfig::UNet(UNetConfig::new(ch, ch).with_width(cfg.width));
     let mut meta = ModelMeta::new(arch.clone());
-    meta.normalisation =
-        Normalisation { method: "max".into(), params: BTreeMap::from([("offset".to_string(), -0.5)]) };
+    let comp = (super::infer::INPUT_COMPENSATION.to_string(), if cfg.compensate_input { 1.0 } else { 0.0 });
+    meta.normalisation = match cfg.mode {
+        Mode::Magnitude => Normalisation {
+            method: "max".into(),
+            params: BTreeMap::from([("offset".to_string(), -0.5), comp]),
+        },
+        Mode::Complex { .. } => Normalisation {
+            method: super::infer::COMPLEX_NORMALISATION.into(),
+            params: BTreeMap::from([comp]),
+        },
+    };
     meta.config = cfg.to_json();
 
     let (varmap, net, mut adam, start) = if cfg.resume {
@@ -371,9 +468,9 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
     let (mut vp, mut vpi) = (None, None);
     for step in start..end {
         let pairs = make_batch(&train_ds, &corruption, cfg.seed, step, cfg.batch)?;
-        let [x, target, yr, yi, m] = pair_tensors(&pairs, &device)?;
-        let out = net.forward(&x).and_then(|f| dc.apply(&f, &yr, &yi, &m)).map_err(cerr)?;
-        let loss = loss_fn.compute(&out, &target, None, step, cfg.steps).map_err(cerr)?;
+        let b = BatchTensors::new(&pairs, &device)?;
+        let out = net.forward(&b.input).and_then(|f| b.consistent(&dc, &f)).map_err(cerr)?;
+        let loss = loss_fn.compute(&out, &b.target, None, step, cfg.steps).map_err(cerr)?;
         let p = sched.at(step);
         adam.backward_step(&loss, p).map_err(cerr)?;
         last_loss = loss.to_dtype(DType::F64).and_then(|l| l.to_scalar::<f64>()).map_err(cerr)?;
@@ -410,6 +507,11 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
         }
     }
     progress.finish();
+    if let Some(path) = &cfg.export {
+        let mut m = meta.clone();
+        m.step = end;
+        models::export_model(path, &varmap, &m, DType::F16).map_err(|e| err("export")(&e))?;
+    }
     let plot = super::plot::after_training(&cfg.out, &log, &rows, progress);
     Ok(TrainReport {
         steps: end,
@@ -424,41 +526,4 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
         log,
         plot,
     })
-}
-
-/// Reconstructs one single-coil magnitude-mode slice with a trained 1→1 network.
-///
-/// `zero_filled` is the density-compensated zero-filled image `Re(ifft2c(y·keep/p))`, as in
-/// training; `measured` the raw k-space (H, W) and `mask` its sampling mask. The image is
-/// normalised like training data, `x = zf / s + offset` with `s = max(zf)` (training used
-/// the volume max; a single slice only has its own) and `offset` from `meta.normalisation`
-/// (−0.5); the output is mapped back, `(f − offset)·s`, and hard data consistency puts the
-/// measured samples back (`kspace::consistency`, equivalent to doing it in the normalised
-/// domain since DC is affine). Any H, W: the U-Net pads to multiples of 32 internally.
-pub fn reconstruct_with_model(
-    net: &Network,
-    meta: &ModelMeta,
-    zero_filled: &Array2<f32>,
-    measured: &Array2<C32>,
-    mask: &SamplingMask,
-    device: &Device,
-) -> Result<Array2<f32>> {
-    if meta.arch.in_channels() != 1 || meta.arch.out_channels() != 1 {
-        return Err(ReconError::Invalid(format!(
-            "model has {}→{} channels; the magnitude mode needs 1→1",
-            meta.arch.in_channels(),
-            meta.arch.out_channels()
-        )));
-    }
-    if zero_filled.dim() != measured.dim() || measured.dim() != mask.shape() {
-        return Err(ReconError::Invalid("image, k-space and mask shapes differ".into()));
-    }
-    let offset = meta.normalisation.params.get("offset").copied().unwrap_or(-0.5) as f32;
-    let max = zero_filled.iter().fold(0f32, |m, &v| m.max(v));
-    let s = if max > 0.0 { max } else { 1.0 };
-    let x = zero_filled.mapv(|v| v / s + offset);
-    let f = net.detached().forward(&to_batch(&[&x], device)?).map_err(cerr)?;
-    let mut out = from_batch(&f)?.remove(0).mapv(|v| (v - offset) * s);
-    kspace::consistency::DataConsistency::new(measured, mask)?.apply_real_image(&mut out)?;
-    Ok(out)
 }

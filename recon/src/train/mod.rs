@@ -4,18 +4,22 @@
 //! validation, CSV log, checkpoints and exact resume ([`engine`]), plus the inference helper
 //! [`reconstruct_with_model`].
 //!
-//! Mode: one real channel (magnitude experiments, the paper's). A two-channel complex mode
-//! is not implemented.
+//! Modes: one real channel (magnitude experiments, the paper's) or two channels (real,
+//! imaginary) of the coil-combined complex image, trained with smooth synthetic phase and
+//! simulated coils so models work on real multi-coil scans ([`infer`]).
 
 pub mod corruption;
 pub mod dataset;
 pub mod dc;
 pub mod engine;
+pub mod infer;
 pub mod plot;
 
-pub use corruption::{Corruption, MriUndersampling, Pair, Targets};
+pub use corruption::{Corruption, Mode, MriUndersampling, Pair, Targets};
 pub use dataset::{epoch_permutation, SliceDataset, SliceId};
 pub use dc::{centred_dft_matrix, DftDc};
 pub use engine::{
-    log_path, make_batch, reconstruct_with_model, schedule, train, validate, LogRow, TrainConfig, TrainReport,
+    corruption, log_path, make_batch, schedule, train, validate, BatchTensors, LogRow, TrainConfig,
+    TrainReport,
 };
+pub use infer::{reconstruct_complex, reconstruct_with_model, ModelMode};

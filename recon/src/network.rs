@@ -1,0 +1,166 @@
+//! Reconstruction with a trained network: which model (a file, a default shipped inside the
+//! binary, or none) and how it is applied to one slice of a scan.
+//!
+//! Two default models ship in the binary (trained by `recon train` on Colin27 with the
+//! commands in `data/README.md`, complex mode with synthetic phase and coils, f16):
+//! [`DEFAULT_N2N`] for 2-D masks (`n2n`, `gaussian`, `poisson`, `radial`) and
+//! [`DEFAULT_CARTESIAN`] for 1-D Cartesian masks (fastMRI's families and `gaussian1d`,
+//! trained at 4× / 0.08 and 8× / 0.04). A mask with per-column structure picks the
+//! Cartesian one; fully sampled data (`--mask none`) uses none.
+
+use std::path::{Path, PathBuf};
+
+use kspace::{coils, SamplingMask, C32};
+use models::{checkpoint::ModelMeta, net::Network, Device};
+use ndarray::{Array2, Array3, Axis};
+
+use crate::error::{ReconError, Result};
+use crate::train::{infer, ModelMode};
+
+/// Which network `recon --input` uses.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ModelChoice {
+    /// The shipped default that matches the mask (none for `--mask none`).
+    #[default]
+    Default,
+    /// Zero-filled reconstruction only (`--no-model`).
+    NoModel,
+    /// A model file written by `recon train`.
+    File(PathBuf),
+}
+
+/// A model compiled into the binary.
+pub struct DefaultModel {
+    pub name: &'static str,
+    /// What it was trained for, for messages.
+    pub about: &'static str,
+    pub bytes: &'static [u8],
+}
+
+/// Default for 2-D masks.
+pub const DEFAULT_N2N: DefaultModel = DefaultModel {
+    name: "default-n2n",
+    about: "complex U-Net, n2n 2-D mask (p_edge 0.025), noisy targets",
+    bytes: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/models/n2n_complex.safetensors")),
+};
+
+/// Default for 1-D Cartesian masks.
+pub const DEFAULT_CARTESIAN: DefaultModel = DefaultModel {
+    name: "default-cartesian",
+    about:
+        "complex U-Net, 1-D random Cartesian masks 4x/0.08 and 8x/0.04, noisy targets, uncompensated input",
+    bytes: include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/models/cartesian_complex.safetensors"
+    )),
+};
+
+/// The default model for a mask: Cartesian for 1-D (column) masks, n2n for 2-D masks, none
+/// when every bin is sampled.
+pub fn default_for(mask: &SamplingMask) -> Option<&'static DefaultModel> {
+    if mask.keep.iter().all(|&k| k) {
+        None
+    } else if mask.columns.is_some() {
+        Some(&DEFAULT_CARTESIAN)
+    } else {
+        Some(&DEFAULT_N2N)
+    }
+}
+
+/// A loaded network and how to apply it to a slice.
+pub struct NetworkRecon {
+    /// The file, or the default model's name.
+    pub source: String,
+    pub net: Network,
+    pub meta: ModelMeta,
+    pub mode: ModelMode,
+    device: Device,
+}
+
+impl NetworkRecon {
+    /// The model `choice` names for `mask`, or `None` (zero-filled only).
+    pub fn choose(choice: &ModelChoice, mask: &SamplingMask) -> Result<Option<Self>> {
+        let device = models::best_device();
+        let loaded = match choice {
+            ModelChoice::NoModel => return Ok(None),
+            ModelChoice::File(p) => {
+                let (net, meta) = models::checkpoint::load_model(p, &device)
+                    .map_err(|e| ReconError::format(p, format!("not a recon model: {e}")))?;
+                (p.display().to_string(), net, meta)
+            }
+            ModelChoice::Default => match default_for(mask) {
+                None => return Ok(None),
+                Some(d) => {
+                    let (net, meta) =
+                        models::checkpoint::load_model_bytes(Path::new(d.name), d.bytes, &device)
+                            .map_err(|e| ReconError::Invalid(format!("built-in model {}: {e}", d.name)))?;
+                    (format!("{} ({})", d.name, d.about), net, meta)
+                }
+            },
+        };
+        let (source, net, meta) = loaded;
+        let mode = ModelMode::of(&meta).map_err(|e| ReconError::Invalid(format!("{source}: {e}")))?;
+        Ok(Some(NetworkRecon { source, net, meta, mode, device }))
+    }
+
+    /// Network + data consistency on one slice of coil k-space (C, H, W), magnitude
+    /// cropped to `crop`. Complex models take any number of coils (maps estimated from the
+    /// data, [`sensitivities`]); magnitude models take one coil.
+    pub fn slice(
+        &self,
+        kspace: &Array3<C32>,
+        mask: &SamplingMask,
+        crop: (usize, usize),
+    ) -> Result<Array2<f32>> {
+        let image = match self.mode {
+            ModelMode::Magnitude => {
+                if kspace.dim().0 != 1 {
+                    return Err(ReconError::Invalid(format!(
+                        "{}: a magnitude (1-channel) model handles single-coil data; this scan has {} coils (use a complex model, or --no-model)",
+                        self.source,
+                        kspace.dim().0
+                    )));
+                }
+                let k = kspace.index_axis(Axis(0), 0).to_owned();
+                let zf = infer::magnitude_input(&self.meta, &k, mask)?;
+                infer::reconstruct_with_model(&self.net, &self.meta, &zf, &k, mask, &self.device)?
+                    .mapv(f32::abs)
+            }
+            ModelMode::Complex => {
+                let y = kspace::undersample::undersample(kspace, mask)?;
+                let sens = if y.dim().0 > 1 { Some(sensitivities(&y, mask)?) } else { None };
+                infer::reconstruct_complex(&self.net, &self.meta, &y, mask, sens.as_ref(), &self.device)?
+                    .mapv(|z| z.norm())
+            }
+        };
+        Ok(kspace::undersample::center_crop(&image, crop)?)
+    }
+}
+
+/// Smallest calibration region (rows, cols) used as it is; below it the maps come from the
+/// density-compensated centre instead.
+const MIN_CALIB: usize = 8;
+/// Side of the compensated centre used when the mask has no fully sampled centre.
+const COMPENSATED_CALIB: usize = 24;
+
+/// Coil maps (Σ|s|² = 1) for undersampled coil k-space: from the fully sampled centre when
+/// the mask has one of at least 8×8 bins (fastMRI's Cartesian masks), else from the
+/// density-compensated central 24×24 bins (an unbiased estimate of them, for 2-D
+/// variable-density masks such as n2n).
+pub fn sensitivities(y: &Array3<C32>, mask: &SamplingMask) -> Result<Array3<C32>> {
+    let opts = coils::SensitivityOptions::default();
+    match coils::calibration_region(mask) {
+        Some((r, c)) if r >= MIN_CALIB && c >= MIN_CALIB => {
+            Ok(coils::estimate_sensitivities(y, (r, c), &opts)?)
+        }
+        _ => {
+            let (_, h, w) = y.dim();
+            let comp = kspace::undersample::density_compensate(y, mask)?;
+            Ok(coils::estimate_sensitivities(
+                &comp,
+                (COMPENSATED_CALIB.min(h), COMPENSATED_CALIB.min(w)),
+                &opts,
+            )?)
+        }
+    }
+}
