@@ -133,10 +133,9 @@ pub fn reconstruct(req: &ReconRequest, progress: &dyn Progress) -> Result<ReconR
     check_output(&req.input, &req.output, req.force)?;
     let scan = Scan::open(&req.input)?;
     let (mask, report_mask) = choose_mask(&scan, req)?;
+    // Which model was used is in the report (the CLI prints it), not on stderr, which is
+    // kept for errors.
     let model = NetworkRecon::choose(&req.model, &mask)?;
-    if let Some(m) = &model {
-        progress.message(&format!("model {}", m.source));
-    }
     progress.start("slices", scan.num_slices as u64);
     let per_slice: Vec<Result<SliceOut>> = (0..scan.num_slices)
         .into_par_iter()
