@@ -28,8 +28,7 @@ fn train_step(c: &mut Criterion, name: &str, mode: Mode, crop: usize, width: usi
     let dev = Device::Cpu;
     let ds = SliceDataset { slices: vec![phantom(crop); 4], ids: Vec::new(), crop };
     let p = MaskParams { p_edge: Some(0.025), ..Default::default() };
-    let corr = MriUndersampling::new(from_name("n2n", &p).unwrap(), Targets::Noisy, 16)
-        .with(mode, vec![from_name("n2n", &p).unwrap()]);
+    let corr = MriUndersampling::from_masks(vec![from_name("n2n", &p).unwrap()], Targets::Noisy, 16, mode);
     let ch = mode.channels();
     let vm = VarMap::new();
     let net =

@@ -104,8 +104,7 @@ fn complex_corruption(family: &str, targets: Targets, coils: usize) -> MriUnders
         ],
     };
     let masks = params.iter().map(|p| mask::from_name(family, p).unwrap()).collect();
-    let first = mask::from_name(family, &params[0]).unwrap();
-    MriUndersampling::new(first, targets, 0).with(Mode::Complex { coils, max_phase: 1.5 }, masks)
+    MriUndersampling::from_masks(masks, targets, 0, Mode::Complex { coils, max_phase: 1.5 })
 }
 
 /// Input and noisy target are unbiased estimates of the clean complex image (with random

@@ -133,13 +133,10 @@ impl MriUndersampling {
         Self { masks: vec![mask], targets, max_shift, mode: Mode::Magnitude, compensate_input: true }
     }
 
-    /// The same corruption with `mode` and the mask alternatives `masks` (non-empty).
-    pub fn with(mut self, mode: Mode, masks: Vec<Box<dyn MaskFunc>>) -> Self {
-        self.mode = mode;
-        if !masks.is_empty() {
-            self.masks = masks;
-        }
-        self
+    /// `mode`, drawing each pair's mask setting from `masks` (checked non-empty when used);
+    /// compensated inputs.
+    pub fn from_masks(masks: Vec<Box<dyn MaskFunc>>, targets: Targets, max_shift: usize, mode: Mode) -> Self {
+        Self { masks, targets, max_shift, mode, compensate_input: true }
     }
 }
 

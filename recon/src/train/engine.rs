@@ -316,10 +316,10 @@ pub fn corruption(cfg: &TrainConfig, targets: Targets, max_shift: usize) -> Resu
     if masks.is_empty() {
         return Err(ReconError::Invalid("no mask settings".into()));
     }
-    let first = kspace::mask::from_name(&cfg.mask, &cfg.params[0])?;
-    let mut c = MriUndersampling::new(first, targets, max_shift).with(cfg.mode, masks);
-    c.compensate_input = cfg.compensate_input;
-    Ok(c)
+    Ok(MriUndersampling {
+        compensate_input: cfg.compensate_input,
+        ..MriUndersampling::from_masks(masks, targets, max_shift, cfg.mode)
+    })
 }
 
 /// The image the PSNR is taken on, with the normalisation undone: `(v + 0.5)·scale − 0.5`
