@@ -42,6 +42,10 @@ enum Command {
     Info(cmd::info::Args),
     /// Train a reconstruction network (Noise2Noise: undersampled targets only).
     Train(cmd::train::Args),
+    /// Reconstruct and evaluate a folder of volumes: resumable, shardable (Slurm arrays).
+    Batch(cmd::batch::Args),
+    /// Remove noise from photos, train and evaluate denoisers (Noise2Noise image experiments).
+    Denoise(cmd::denoise::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +57,8 @@ fn main() -> ExitCode {
         Some(Command::Eval(a)) => cmd::eval::run(a),
         Some(Command::Info(a)) => cmd::info::run(a),
         Some(Command::Train(a)) => cmd::train::run(a),
+        Some(Command::Batch(a)) => cmd::batch::run(a),
+        Some(Command::Denoise(a)) => cmd::denoise::run(a),
         None => cmd::reconstruct::run(cli.recon),
     };
     match result {

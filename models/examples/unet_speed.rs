@@ -105,6 +105,9 @@ fn run() -> Result<(), Box<dyn Error>> {
 
 /// Child mode: measure one case and print `RESULT <case> <median s> <peak KiB> <times…>`.
 fn run_child(name: &str, reps: usize) -> Result<(), Box<dyn Error>> {
+    if env::var_os("UNET_SPEED_DEFAULT_MALLOC").is_none() {
+        models::reuse_freed_memory();
+    }
     let case = CASES.iter().find(|c| c.name == name).ok_or_else(|| format!("unknown case {name}"))?;
     let dev = Device::Cpu;
     let (c, s) = (case.channels, case.size);

@@ -24,7 +24,19 @@ use candle_core::{
     bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
 };
 
+#[cfg(target_arch = "x86_64")]
+use crate::conv_simd::{self as simd, SLACK as SIMD_SLACK};
 use crate::cpu::{map1, map2, slice};
+#[cfg(not(target_arch = "x86_64"))]
+const SIMD_SLACK: usize = 0;
+
+/// Whether the f32 kernels of [`crate::conv_simd`] run on this CPU.
+fn simd_f32() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return simd::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
 
 /// `conv2d(x, w, padding 1) + b`: x (N, ci, H, W), w (co, ci, 3, 3), b (co).
 pub fn conv3x3(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -63,31 +75,43 @@ impl Geom {
     /// A buffer of `c` padded planes plus slack: the junk columns of the last rows of the
     /// last plane read up to `wp + 2` elements past its end.
     fn padded_len(&self, c: usize) -> usize {
-        c * self.plane() + self.wp() + 2
+        c * self.plane() + self.wp() + 2 + SIMD_SLACK
     }
 }
 
 /// Copies `c` planes of H×W into the interior of zeroed (H+2)×(W+2) planes.
 fn pad_planes<T: WithDType>(src: &[T], c: usize, g: Geom) -> Vec<T> {
     let mut dst = vec![T::from_f64(0.); g.padded_len(c)];
+    pad_into(src, c, g, &mut dst);
+    dst
+}
+
+/// Overwrites the interiors of the padded planes in `dst` (borders and slack untouched, so a
+/// buffer made by [`pad_planes`] can be refilled for the next image).
+fn pad_into<T: WithDType>(src: &[T], c: usize, g: Geom, dst: &mut [T]) {
     for p in 0..c {
         for i in 0..g.h {
             let s = &src[(p * g.h + i) * g.w..][..g.w];
             dst[p * g.plane() + (i + 1) * g.wp() + 1..][..g.w].copy_from_slice(s);
         }
     }
+}
+
+/// Lays `c` planes of H×W on the padded-width grid (junk columns zero), one plane every
+/// `stride ≥ H·(W+2)` elements.
+fn to_grid<T: WithDType>(src: &[T], c: usize, g: Geom, stride: usize) -> Vec<T> {
+    let mut dst = vec![T::from_f64(0.); c * stride];
+    grid_into(src, c, g, stride, &mut dst);
     dst
 }
 
-/// Lays `c` planes of H×W on the padded-width grid (junk columns zero).
-fn to_grid<T: WithDType>(src: &[T], c: usize, g: Geom) -> Vec<T> {
-    let mut dst = vec![T::from_f64(0.); c * g.grid()];
+/// Overwrites the valid columns of the grid planes in `dst` (junk columns untouched).
+fn grid_into<T: WithDType>(src: &[T], c: usize, g: Geom, stride: usize, dst: &mut [T]) {
     for p in 0..c {
         for i in 0..g.h {
-            dst[p * g.grid() + i * g.wp()..][..g.w].copy_from_slice(&src[(p * g.h + i) * g.w..][..g.w]);
+            dst[p * stride + i * g.wp()..][..g.w].copy_from_slice(&src[(p * g.h + i) * g.w..][..g.w]);
         }
     }
-    dst
 }
 
 /// Appends the valid columns of `c` grid planes to `out`, adding `bias[p]` if given.
@@ -232,7 +256,7 @@ fn weight_grad<T: WithDType>(gy: &[T], x: &[T], ci: usize, co: usize, g: Geom) -
     let mut partials: Vec<Vec<T>> = (0..threads).map(|_| vec![T::from_f64(0.); co * ci * 9]).collect();
     for img in 0..g.n {
         let xp = pad_planes(&x[img * ci * g.h * g.w..][..ci * g.h * g.w], ci, g);
-        let gg = to_grid(&gy[img * co * g.h * g.w..][..co * g.h * g.w], co, g);
+        let gg = to_grid(&gy[img * co * g.h * g.w..][..co * g.h * g.w], co, g, g.grid());
         let (xp, gg) = (&xp, &gg);
         std::thread::scope(|s| {
             for (part, dw) in partials.iter_mut().enumerate() {
@@ -271,6 +295,70 @@ fn weight_grad<T: WithDType>(gy: &[T], x: &[T], ci: usize, co: usize, g: Geom) -
         }
     }
     dw
+}
+
+/// The f32 passes on the AVX2 + FMA register-tile kernels of [`crate::conv_simd`], one
+/// image at a time (the kernels parallelise over bands of each image).
+#[cfg(target_arch = "x86_64")]
+mod fast {
+    use super::{grid_into, pad_into, simd, Geom};
+    use rayon::prelude::*;
+
+    fn grid(g: Geom) -> simd::Grid {
+        simd::Grid { h: g.h, w: g.w }
+    }
+
+    /// Every image of `src` (N·c planes of H×W) zero-padded, one per `padded_len(c)`.
+    fn pad_batch(src: &[f32], c: usize, g: Geom) -> (Vec<f32>, usize) {
+        let (hw, stride) = (g.h * g.w, g.padded_len(c));
+        let mut xp = vec![0f32; g.n * stride];
+        xp.par_chunks_mut(stride)
+            .enumerate()
+            .for_each(|(i, d)| pad_into(&src[i * c * hw..][..c * hw], c, g, d));
+        (xp, stride)
+    }
+
+    /// `conv_grid` of every image of `src` (N·c_in planes) into N·c_out planes.
+    fn conv_batch(
+        src: &[f32],
+        c_in: usize,
+        packed: &[f32],
+        bias: Option<&[f32]>,
+        c_out: usize,
+        g: Geom,
+    ) -> Vec<f32> {
+        let (xp, stride) = pad_batch(src, c_in, g);
+        let mut y = vec![0f32; g.n * c_out * g.h * g.w];
+        simd::conv_grid(
+            simd::Batch { data: &xp, n: g.n, stride },
+            c_in,
+            packed,
+            bias,
+            c_out,
+            grid(g),
+            &mut y,
+        );
+        y
+    }
+
+    pub(super) fn forward(x: &[f32], w: &[f32], b: &[f32], ci: usize, co: usize, g: Geom) -> Vec<f32> {
+        conv_batch(x, ci, &simd::pack_weights(w, co, ci, false), Some(b), co, g)
+    }
+
+    pub(super) fn input_grad(gy: &[f32], w: &[f32], ci: usize, co: usize, g: Geom) -> Vec<f32> {
+        conv_batch(gy, co, &simd::pack_weights(w, co, ci, true), None, ci, g)
+    }
+
+    pub(super) fn weight_grad(gy: &[f32], x: &[f32], ci: usize, co: usize, g: Geom) -> Vec<f32> {
+        let (hw, lr) = (g.h * g.w, simd::grid_len8(grid(g)));
+        let (xp, xs) = pad_batch(x, ci, g);
+        let mut gg = vec![0f32; g.n * co * lr];
+        gg.par_chunks_mut(co * lr)
+            .enumerate()
+            .for_each(|(i, d)| grid_into(&gy[i * co * hw..][..co * hw], co, g, lr, d));
+        let batch = |data, stride| simd::Batch { data, n: g.n, stride };
+        simd::weight_grad_grid(batch(&gg, co * lr), co, batch(&xp, xs), ci, grid(g))
+    }
 }
 
 /// Bias gradient: Σ over images and pixels of each output channel.
@@ -315,6 +403,10 @@ impl CustomOp3 for Conv3x3Op {
         let (g, ci) = geom(xl)?;
         let co = wl.shape().dims4()?.0;
         let y = match (x, w, b) {
+            #[cfg(target_arch = "x86_64")]
+            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) if simd_f32() => {
+                CpuStorage::F32(fast::forward(slice(x, xl)?, slice(w, wl)?, slice(b, bl)?, ci, co, g))
+            }
             (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
                 CpuStorage::F32(forward(slice(x, xl)?, slice(w, wl)?, slice(b, bl)?, ci, co, g))
             }
@@ -330,15 +422,15 @@ impl CustomOp3 for Conv3x3Op {
         &self,
         x: &Tensor,
         w: &Tensor,
-        _b: &Tensor,
+        b: &Tensor,
         _y: &Tensor,
         gy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let gy = gy.contiguous()?;
         let dx = if x.track_op() { Some(gy.apply_op2_no_bwd(w, &InputGrad)?) } else { None };
-        let dw = gy.apply_op2_no_bwd(x, &WeightGrad)?;
-        let db = gy.apply_op1_no_bwd(&BiasGrad)?;
-        Ok((dx, Some(dw), Some(db)))
+        let dw = if w.track_op() { Some(gy.apply_op2_no_bwd(x, &WeightGrad)?) } else { None };
+        let db = if b.track_op() { Some(gy.apply_op1_no_bwd(&BiasGrad)?) } else { None };
+        Ok((dx, dw, db))
     }
 }
 
@@ -356,7 +448,13 @@ impl CustomOp2 for InputGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let (g, co) = geom(gl)?;
         let ci = wl.shape().dims4()?.1;
-        let dx = map2!(gy, gl, w, wl, |gy, w| input_grad(gy, w, ci, co, g));
+        let dx = match (gy, w) {
+            #[cfg(target_arch = "x86_64")]
+            (CpuStorage::F32(gy), CpuStorage::F32(w)) if simd_f32() => {
+                CpuStorage::F32(fast::input_grad(slice(gy, gl)?, slice(w, wl)?, ci, co, g))
+            }
+            _ => map2!(gy, gl, w, wl, |gy, w| input_grad(gy, w, ci, co, g)),
+        };
         Ok((dx, Shape::from((g.n, ci, g.h, g.w))))
     }
 }
@@ -375,7 +473,13 @@ impl CustomOp2 for WeightGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let (g, co) = geom(gl)?;
         let ci = xl.shape().dims4()?.1;
-        let dw = map2!(gy, gl, x, xl, |gy, x| weight_grad(gy, x, ci, co, g));
+        let dw = match (gy, x) {
+            #[cfg(target_arch = "x86_64")]
+            (CpuStorage::F32(gy), CpuStorage::F32(x)) if simd_f32() => {
+                CpuStorage::F32(fast::weight_grad(slice(gy, gl)?, slice(x, xl)?, ci, co, g))
+            }
+            _ => map2!(gy, gl, x, xl, |gy, x| weight_grad(gy, x, ci, co, g)),
+        };
         Ok((dw, Shape::from((co, ci, 3, 3))))
     }
 }

@@ -14,8 +14,11 @@
 //! - [`optim`], [`schedule`]: Adam with saveable state, ramp-up / ramp-down schedules.
 //! - [`checkpoint`]: safetensors + JSON metadata, optimiser state, f16 export.
 
+pub mod alloc;
 pub mod checkpoint;
 pub mod conv;
+#[cfg(target_arch = "x86_64")]
+mod conv_simd;
 mod cpu;
 pub mod init;
 pub mod loss;
@@ -26,6 +29,7 @@ pub mod red30;
 pub mod schedule;
 pub mod unet;
 
+pub use alloc::reuse_freed_memory;
 pub use candle_core::{DType, Device, Tensor};
 pub use candle_nn::{Module, VarMap};
 pub use checkpoint::{

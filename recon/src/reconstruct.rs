@@ -18,6 +18,7 @@ use ndarray::{Array2, Array3, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What to reconstruct and how.
@@ -30,6 +31,9 @@ pub struct ReconRequest {
     pub mask: String,
     pub params: MaskParams,
     pub seed: u32,
+    /// Seed the mask with the input's file name instead of `seed`: fastMRI's per-volume seed
+    /// `RandomState(tuple(map(ord, fname)))` (`recon batch` does this for every volume).
+    pub seed_from_name: bool,
     /// Divide kept samples by their keep probability before the inverse FFT.
     pub density_compensate: bool,
     /// Overwrite an existing output.
@@ -49,6 +53,9 @@ pub struct MaskReport {
     pub center_fraction: f64,
     pub achieved_acceleration: f64,
     pub seed: u32,
+    /// The file name that seeded the mask instead of `seed` (`--seed-from-name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed_name: Option<String>,
 }
 
 /// Quality of one method against the reference, over the whole volume.
@@ -129,13 +136,27 @@ pub fn zero_filled_slice(
 /// `mask`, attributes). Slices are processed in parallel; memory holds one slice per thread
 /// plus the (small) cropped outputs.
 pub fn reconstruct(req: &ReconRequest, progress: &dyn Progress) -> Result<ReconReport> {
+    reconstruct_with(req, &|choice, mask| Ok(NetworkRecon::choose(choice, mask)?.map(Arc::new)), progress)
+}
+
+/// Loads the network that `choice` names for a mask (`None`: zero-filled only).
+/// [`reconstruct`] loads it afresh; `recon batch` passes a cache so each model is loaded once.
+pub type ModelLoader<'a> =
+    dyn Fn(&ModelChoice, &SamplingMask) -> Result<Option<Arc<NetworkRecon>>> + Sync + 'a;
+
+/// [`reconstruct`] with the network obtained from `load`.
+pub fn reconstruct_with(
+    req: &ReconRequest,
+    load: &ModelLoader,
+    progress: &dyn Progress,
+) -> Result<ReconReport> {
     let t0 = Instant::now();
     check_output(&req.input, &req.output, req.force)?;
     let scan = Scan::open(&req.input)?;
     let (mask, report_mask) = choose_mask(&scan, req)?;
     // Which model was used is in the report (the CLI prints it), not on stderr, which is
     // kept for errors.
-    let model = NetworkRecon::choose(&req.model, &mask)?;
+    let model = load(&req.model, &mask)?;
     progress.start("slices", scan.num_slices as u64);
     let per_slice: Vec<Result<SliceOut>> = (0..scan.num_slices)
         .into_par_iter()
@@ -213,12 +234,11 @@ fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskRep
         }
         None => {
             let f = kspace::mask::from_name(&req.mask, &req.params)?;
-            (
-                f.sample(scan.kspace_shape, req.seed)?,
-                req.mask.clone(),
-                false,
-                crate::maskgen::requested_acceleration(&req.params),
-            )
+            let drawn = match seed_name(scan, req)? {
+                Some(name) => f.sample_for_file(scan.kspace_shape, &name)?,
+                None => f.sample(scan.kspace_shape, req.seed)?,
+            };
+            (drawn, req.mask.clone(), false, crate::maskgen::requested_acceleration(&req.params))
         }
     };
     let report = MaskReport {
@@ -228,8 +248,20 @@ fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskRep
         center_fraction: req.params.center_fraction,
         achieved_acceleration: mask.acceleration(),
         seed: req.seed,
+        seed_name: if acquired || req.mask == "none" { None } else { seed_name(scan, req)? },
     };
     Ok((mask, report))
+}
+
+/// The file name that seeds the mask when `req.seed_from_name` is set.
+fn seed_name(scan: &Scan, req: &ReconRequest) -> Result<Option<String>> {
+    if !req.seed_from_name {
+        return Ok(None);
+    }
+    match scan.path.file_name().map(|n| n.to_string_lossy().into_owned()) {
+        Some(n) if !n.is_empty() => Ok(Some(n)),
+        _ => Err(ReconError::format(&scan.path, "no file name to seed the mask with")),
+    }
 }
 
 fn check_finite(path: &Path, i: usize, k: &Array3<C32>) -> Result<()> {
@@ -275,6 +307,10 @@ fn write_output(
         ("model", AttrValue::Str(model.into())),
         ("max", AttrValue::Float(max)),
     ];
+    let mut attrs = attrs.to_vec();
+    if let Some(name) = &m.seed_name {
+        attrs.push(("seed_file_name", AttrValue::Str(name.clone())));
+    }
     write_h5(&req.output, &datasets, &attrs)
 }
 

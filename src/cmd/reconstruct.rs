@@ -22,6 +22,10 @@ pub struct Args {
     /// Divide kept samples by their keep probability before the inverse FFT (unbiased, noisier).
     #[arg(long)]
     pub density_compensate: bool,
+    /// Seed the mask with the input's file name (fastMRI's per-volume seed), as `recon batch`
+    /// does: reproduces one volume of a batch exactly. Replaces --seed.
+    #[arg(long)]
+    pub seed_from_name: bool,
     /// A trained model (`recon train`): network + data consistency. Without it, the built-in
     /// default model matching the mask is used (n2n for 2-D masks, Cartesian for 1-D masks).
     #[arg(long, conflicts_with = "no_model")]
@@ -42,6 +46,7 @@ pub fn run(a: Args) -> recon::Result<()> {
         mask: a.mask.mask.clone(),
         params: a.mask.params(),
         seed: a.mask.seed,
+        seed_from_name: a.seed_from_name,
         density_compensate: a.density_compensate,
         force: a.write.force,
         model: match (a.model, a.no_model) {

@@ -10,6 +10,10 @@
 //! `g = DC(f)`, in magnitude mode `Re(F⁻¹(F f·(1 − m) + y))`, in complex mode
 //! `Σ_c conj(s_c)·F⁻¹(F(s_c f)·(1 − m) + y_c)` ([`DftDc::apply_coils`]);
 //! `loss = mean((g − ŷ)²)`; Adam (β2 0.99, ε 1e-8) with lr and β1 from [`schedule`].
+//!
+//! The loop itself (init or resume, Adam, CSV log, validation, checkpoints, export, plot) is
+//! [`run_loop`], generic over how a step's loss is made: the photo-denoising pipeline
+//! (`crate::denoise::train`) runs on it too.
 
 use std::{
     collections::BTreeMap,
@@ -361,9 +365,11 @@ pub fn log_path(out: &Path) -> PathBuf {
     out.with_extension("csv")
 }
 
-const HEADER: &str = "step,loss,lr,val_psnr,val_psnr_input,seconds";
+/// Header of the CSV training log (shared with the denoising pipeline, `crate::denoise`).
+pub const HEADER: &str = "step,loss,lr,val_psnr,val_psnr_input,seconds";
 
-fn fmt_row(r: &LogRow) -> String {
+/// One CSV line of the training log.
+pub fn fmt_row(r: &LogRow) -> String {
     let o = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
     format!(
         "{},{:.6e},{:.6e},{},{},{:.2}",
@@ -377,7 +383,7 @@ fn fmt_row(r: &LogRow) -> String {
 }
 
 /// Rows of an existing log with step ≤ `upto` (kept on resume).
-fn old_rows(path: &Path, upto: u64) -> Vec<String> {
+pub fn old_rows(path: &Path, upto: u64) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .skip(1)
@@ -420,33 +426,125 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
     };
     meta.config = cfg.to_json();
 
-    let (varmap, net, mut adam, start) = if cfg.resume {
-        let ck = load_checkpoint(&cfg.out, &device).map_err(|e| err("resume")(&e))?;
-        if ck.meta.arch != arch {
-            return Err(ReconError::format(&cfg.out, "checkpoint architecture differs from the config"));
+    let lc = LoopConfig {
+        out: &cfg.out,
+        seed: cfg.seed,
+        steps: cfg.steps,
+        stop_after: cfg.stop_after,
+        resume: cfg.resume,
+        val_every: cfg.val_every,
+        checkpoint_every: cfg.checkpoint_every,
+        export: cfg.export.as_deref(),
+        schedule: schedule(cfg.steps, cfg.lr_max),
+    };
+    let step_loss = |net: &Network, step: u64| -> Result<Tensor> {
+        let pairs = make_batch(&train_ds, &corruption, cfg.seed, step, cfg.batch)?;
+        let b = BatchTensors::new(&pairs, &device)?;
+        let out = net.forward(&b.input).and_then(|f| b.consistent(&dc, &f)).map_err(cerr)?;
+        loss_fn.compute(&out, &b.target, None, step, cfg.steps).map_err(cerr)
+    };
+    let val = |net: &Network| -> Result<Option<(f64, f64)>> {
+        if val_pairs.is_empty() {
+            return Ok(None);
+        }
+        validate(net, &dc, &val_pairs, cfg.batch, &device).map(Some)
+    };
+    let r = run_loop(&lc, &meta, step_loss, val, progress)?;
+    Ok(TrainReport {
+        steps: r.end,
+        start_step: r.start,
+        train_slices: train_ds.len(),
+        val_slices: val_pairs.len(),
+        final_loss: r.final_loss,
+        val_psnr: r.val.map(|v| v.0),
+        val_psnr_input: r.val.map(|v| v.1),
+        rows: r.rows,
+        checkpoint: cfg.out.clone(),
+        log: r.log,
+        plot: r.plot,
+    })
+}
+
+/// What the generic loop ([`run_loop`]) needs besides the data: where to write, the
+/// schedule, and when to validate, checkpoint, stop and export.
+#[derive(Clone, Debug)]
+pub struct LoopConfig<'a> {
+    /// Checkpoint path; the CSV log ([`log_path`]) and plot go beside it.
+    pub out: &'a Path,
+    /// Seed of the weight initialisation; a checkpoint resumes only with the same seed.
+    pub seed: u64,
+    /// Steps of the schedule.
+    pub steps: u64,
+    pub stop_after: Option<u64>,
+    pub resume: bool,
+    pub val_every: u64,
+    pub checkpoint_every: u64,
+    pub export: Option<&'a Path>,
+    pub schedule: Schedule,
+}
+
+/// What [`run_loop`] did.
+#[derive(Clone, Debug)]
+pub struct LoopReport {
+    pub start: u64,
+    pub end: u64,
+    pub final_loss: f64,
+    /// Last validation (network, input) PSNR, if validated.
+    pub val: Option<(f64, f64)>,
+    pub rows: Vec<LogRow>,
+    pub log: PathBuf,
+    pub plot: Option<PathBuf>,
+}
+
+/// The training loop shared by the MRI ([`train`]) and the photo-denoising pipelines
+/// (`crate::denoise::train`), generic over where pairs come from: `step_loss(net, t)` builds
+/// step `t`'s batch (a pure function of the seed and `t`) and returns the loss to minimise;
+/// `val(net)` gives the validation (network, input) PSNR or `None`. Builds the network of
+/// `meta.arch` (seeded He init) or resumes it with its Adam state from `lc.out` (same
+/// architecture, same `seed` and same `"task"` in the config JSON required), runs Adam
+/// (β2 0.99, ε 1e-8) with `lc.schedule`, logs a CSV row (mean loss since the previous row,
+/// lr, validation PSNRs, seconds) every `val_every` steps and at the end, saves checkpoints
+/// (weights, Adam state, `meta` with the step) every `checkpoint_every` steps and at the
+/// end, then the optional f16 export and the plot.
+pub fn run_loop(
+    lc: &LoopConfig,
+    meta: &ModelMeta,
+    mut step_loss: impl FnMut(&Network, u64) -> Result<Tensor>,
+    val: impl Fn(&Network) -> Result<Option<(f64, f64)>>,
+    progress: &dyn Progress,
+) -> Result<LoopReport> {
+    let device = models::best_device();
+    let arch = &meta.arch;
+    let (varmap, net, mut adam, start) = if lc.resume {
+        let ck = load_checkpoint(lc.out, &device).map_err(|e| err("resume")(&e))?;
+        if &ck.meta.arch != arch {
+            return Err(ReconError::format(lc.out, "checkpoint architecture differs from the config"));
         }
         let old: serde_json::Value = serde_json::from_str(&ck.meta.config).unwrap_or_default();
-        if old["seed"].as_u64() != Some(cfg.seed) {
+        if old["seed"].as_u64() != Some(lc.seed) {
+            return Err(ReconError::format(lc.out, format!("checkpoint seed {} ≠ {}", old["seed"], lc.seed)));
+        }
+        let new: serde_json::Value = serde_json::from_str(&meta.config).unwrap_or_default();
+        if old["task"] != new["task"] {
             return Err(ReconError::format(
-                &cfg.out,
-                format!("checkpoint seed {} ≠ {}", old["seed"], cfg.seed),
+                lc.out,
+                format!("checkpoint is for task {}, not {}", old["task"], new["task"]),
             ));
         }
         let mut adam = Adam::new(&ck.varmap, AdamConfig::default()).map_err(cerr)?;
         let st =
-            ck.optimiser.ok_or_else(|| ReconError::format(&cfg.out, "checkpoint has no optimiser state"))?;
+            ck.optimiser.ok_or_else(|| ReconError::format(lc.out, "checkpoint has no optimiser state"))?;
         adam.set_state(&st).map_err(cerr)?;
         (ck.varmap, ck.net, adam, ck.meta.step)
     } else {
         let varmap = VarMap::new();
-        let net =
-            Network::init(&arch, &varmap, cfg.seed, DType::F32, &device).map_err(|e| err("init")(&e))?;
+        let net = Network::init(arch, &varmap, lc.seed, DType::F32, &device).map_err(|e| err("init")(&e))?;
         let adam = Adam::new(&varmap, AdamConfig::default()).map_err(cerr)?;
         (varmap, net, adam, 0)
     };
-    let sched = schedule(cfg.steps, cfg.lr_max);
-    let log = log_path(&cfg.out);
-    let kept = if cfg.resume { old_rows(&log, start) } else { Vec::new() };
+    let sched = &lc.schedule;
+    let log = log_path(lc.out);
+    let kept = if lc.resume { old_rows(&log, start) } else { Vec::new() };
     let t_offset = kept.last().and_then(|l| l.rsplit(',').next()?.parse::<f64>().ok()).unwrap_or(0.0);
     let mut csv_text = format!("{HEADER}\n");
     for l in &kept {
@@ -458,19 +556,16 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
     let save = |step: u64, adam: &Adam| -> Result<()> {
         let mut m = meta.clone();
         m.step = step;
-        save_checkpoint(&cfg.out, &varmap, &m, Some(&adam.state())).map_err(|e| err("checkpoint")(&e))
+        save_checkpoint(lc.out, &varmap, &m, Some(&adam.state())).map_err(|e| err("checkpoint")(&e))
     };
-    let end = cfg.stop_after.map_or(cfg.steps, |s| s.min(cfg.steps));
+    let end = lc.stop_after.map_or(lc.steps, |s| s.min(lc.steps));
     progress.start("steps", end.saturating_sub(start));
     let t0 = Instant::now();
     let (mut acc, mut acc_n, mut last_loss) = (0.0, 0u64, f64::NAN);
     let mut rows = Vec::new();
-    let (mut vp, mut vpi) = (None, None);
+    let mut last_val = None;
     for step in start..end {
-        let pairs = make_batch(&train_ds, &corruption, cfg.seed, step, cfg.batch)?;
-        let b = BatchTensors::new(&pairs, &device)?;
-        let out = net.forward(&b.input).and_then(|f| b.consistent(&dc, &f)).map_err(cerr)?;
-        let loss = loss_fn.compute(&out, &b.target, None, step, cfg.steps).map_err(cerr)?;
+        let loss = step_loss(&net, step)?;
         let p = sched.at(step);
         adam.backward_step(&loss, p).map_err(cerr)?;
         last_loss = loss.to_dtype(DType::F64).and_then(|l| l.to_scalar::<f64>()).map_err(cerr)?;
@@ -479,51 +574,34 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
         let done = step + 1;
         progress.inc(1);
         let last = done == end;
-        if last || (cfg.val_every > 0 && done % cfg.val_every == 0) {
-            (vp, vpi) = (None, None);
-            if !val_pairs.is_empty() {
-                let (a, b) = validate(&net, &dc, &val_pairs, cfg.batch, &device)?;
-                (vp, vpi) = (Some(a), Some(b));
-            }
+        if last || (lc.val_every > 0 && done % lc.val_every == 0) {
+            last_val = val(&net)?;
             let row = LogRow {
                 step: done,
                 loss: acc / acc_n as f64,
                 lr: p.lr,
-                val_psnr: vp,
-                val_psnr_input: vpi,
+                val_psnr: last_val.map(|v| v.0),
+                val_psnr_input: last_val.map(|v| v.1),
                 seconds: t_offset + t0.elapsed().as_secs_f64(),
             };
             csv_text += &format!("{}\n", fmt_row(&row));
             write_log(&csv_text)?;
-            let v = vp
-                .map(|v| format!(", val PSNR {v:.2} dB (input {:.2} dB)", vpi.unwrap())) // ok: both set together
-                .unwrap_or_default();
+            let v =
+                last_val.map(|(a, b)| format!(", val PSNR {a:.2} dB (input {b:.2} dB)")).unwrap_or_default();
             progress.message(&format!("step {done}: loss {:.4e}, lr {:.2e}{v}", row.loss, p.lr));
             rows.push(row);
             (acc, acc_n) = (0.0, 0);
         }
-        if last || (cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0) {
+        if last || (lc.checkpoint_every > 0 && done % lc.checkpoint_every == 0) {
             save(done, &adam)?;
         }
     }
     progress.finish();
-    if let Some(path) = &cfg.export {
+    if let Some(path) = lc.export {
         let mut m = meta.clone();
         m.step = end;
         models::export_model(path, &varmap, &m, DType::F16).map_err(|e| err("export")(&e))?;
     }
-    let plot = super::plot::after_training(&cfg.out, &log, &rows, progress);
-    Ok(TrainReport {
-        steps: end,
-        start_step: start,
-        train_slices: train_ds.len(),
-        val_slices: val_pairs.len(),
-        final_loss: last_loss,
-        val_psnr: vp,
-        val_psnr_input: vpi,
-        rows,
-        checkpoint: cfg.out.clone(),
-        log,
-        plot,
-    })
+    let plot = super::plot::after_training(lc.out, &log, &rows, progress);
+    Ok(LoopReport { start, end, final_loss: last_loss, val: last_val, rows, log, plot })
 }

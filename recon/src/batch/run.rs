@@ -1,0 +1,504 @@
+//! Running a batch: decide what is left to do, reconstruct it on `--jobs` workers, record
+//! every volume in the manifest, write the CSVs.
+
+use super::discover::{discover, Shard};
+use super::manifest::{latest, read_manifest, write_csv, ManifestEntry, ManifestWriter, Settings, Status};
+use super::summary::{self, GroupSummary};
+use crate::error::{ReconError, Result};
+use crate::io::atomic::temp_path;
+use crate::network::{default_for, ModelChoice, NetworkRecon};
+use crate::progress::Progress;
+use crate::reconstruct::{default_output, reconstruct_with, ReconReport, ReconRequest};
+use crate::scan::Scan;
+use kspace::mask::MaskParams;
+use kspace::SamplingMask;
+use ndarray::{Array3, Axis, Ix3};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Test-only: milliseconds to sleep before each volume, so that a test can kill a batch
+/// part-way deterministically. Not for normal use.
+pub const TEST_DELAY_ENV: &str = "RECON_BATCH_TEST_DELAY_MS";
+
+/// What to process and how.
+#[derive(Debug, Clone)]
+pub struct BatchRequest {
+    pub input_dir: PathBuf,
+    pub output_dir: PathBuf,
+    /// `*`/`?` pattern on file names.
+    pub pattern: String,
+    /// Mask family for fully-sampled input (see [`ReconRequest::mask`]).
+    pub mask: String,
+    pub params: MaskParams,
+    pub density_compensate: bool,
+    pub model: ModelChoice,
+    /// Worker threads (slices) and volumes in flight; 0 = one per core.
+    pub jobs: usize,
+    pub shard: Shard,
+    /// Also write `png/<stem>.png` (middle slice of the reconstruction).
+    pub png: bool,
+    /// Also write `nifti/<stem>.nii.gz` (the reconstruction).
+    pub nifti: bool,
+}
+
+impl BatchRequest {
+    /// The settings recorded with each volume (resume needs them equal).
+    pub fn settings(&self) -> Settings {
+        Settings {
+            mask: self.mask.clone(),
+            acceleration: self.params.acceleration,
+            center_fraction: self.params.center_fraction,
+            p_edge: self.params.p_edge,
+            density_compensate: self.density_compensate,
+            model: match &self.model {
+                ModelChoice::Default => "default".into(),
+                ModelChoice::NoModel => "none".into(),
+                ModelChoice::File(p) => p.display().to_string(),
+            },
+            png: self.png,
+            nifti: self.nifti,
+        }
+    }
+
+    /// The files written for output `out` (the h5, then the requested previews).
+    fn outputs(&self, out: &str) -> Vec<PathBuf> {
+        let stem = out.strip_suffix(".h5").unwrap_or(out);
+        let mut v = vec![self.output_dir.join(out)];
+        if self.png {
+            v.push(self.output_dir.join("png").join(format!("{stem}.png")));
+        }
+        if self.nifti {
+            v.push(self.output_dir.join("nifti").join(format!("{stem}.nii.gz")));
+        }
+        v
+    }
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchReport {
+    pub shard: Shard,
+    /// Files of this shard.
+    pub files: usize,
+    /// Volumes reconstructed by this run.
+    pub done: usize,
+    /// Volumes already complete (manifest line with the same settings, outputs present).
+    pub skipped: usize,
+    /// Volumes that failed in this run.
+    pub failed: usize,
+    /// Slices reconstructed by this run, and their rate over the run's wall time.
+    pub slices: usize,
+    pub slices_per_second: f64,
+    pub seconds: f64,
+    /// Peak resident memory of the process (Linux), MiB.
+    pub peak_rss_mib: Option<f64>,
+    /// Manifest lines that did not parse (e.g. cut by a kill) and were ignored.
+    pub ignored_manifest_lines: usize,
+    pub manifest: PathBuf,
+    pub csv: PathBuf,
+    pub summary_csv: PathBuf,
+    /// The summary over every file of the shard (this run's and earlier runs' volumes).
+    pub groups: Vec<GroupSummary>,
+    /// Files of the shard whose latest line is a failure.
+    pub failures: Vec<ManifestEntry>,
+}
+
+/// A volume still to do.
+struct Job {
+    path: PathBuf,
+    name: String,
+    out: String,
+    slices: usize,
+    acquisition: String,
+}
+
+/// Shared by the workers.
+struct Ctx<'a> {
+    req: &'a BatchRequest,
+    settings: Settings,
+    shard: String,
+    models: ModelCache,
+    progress: &'a dyn Progress,
+    delay_ms: u64,
+}
+
+/// Runs the batch. `on_volume(entry, finished, to_do)` hears each volume as its manifest
+/// line is written. Errors only for problems with the batch itself (folders, manifest);
+/// a bad volume is a failed line and the batch goes on.
+pub fn run_batch(
+    req: &BatchRequest,
+    progress: &dyn Progress,
+    on_volume: &(dyn Fn(&ManifestEntry, usize, usize) + Sync),
+) -> Result<BatchReport> {
+    let t0 = Instant::now();
+    check_request(req)?;
+    let files = discover(&req.input_dir, &req.pattern)?;
+    if files.is_empty() {
+        return Err(ReconError::Invalid(format!(
+            "{}: no file matches '{}'",
+            req.input_dir.display(),
+            req.pattern
+        )));
+    }
+    let mine: Vec<PathBuf> =
+        files.into_iter().enumerate().filter(|(i, _)| req.shard.takes(*i)).map(|(_, p)| p).collect();
+    let settings = req.settings();
+    let manifest = req.output_dir.join(req.shard.file_name("manifest", "jsonl"));
+    let (entries, ignored) = read_manifest(&manifest)?;
+    let mut latest = latest(entries);
+    let writer = ManifestWriter::open(&manifest)?;
+
+    let (mut todo, mut names, mut outs) = (Vec::new(), Vec::new(), HashSet::new());
+    let mut skipped = 0;
+    for path in &mine {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let out = output_name(&name);
+        if !outs.insert(out.clone()) {
+            return Err(ReconError::format(path, format!("another input also writes {out}; rename one")));
+        }
+        let complete = latest.get(&name).is_some_and(|e| {
+            e.status == Status::Ok && e.settings == settings && req.outputs(&out).iter().all(|p| p.is_file())
+        });
+        if complete {
+            skipped += 1;
+        } else {
+            todo.push((path.clone(), name.clone(), out));
+        }
+        names.push(name);
+    }
+    let ctx = Ctx {
+        req,
+        settings,
+        shard: req.shard.to_string(),
+        models: ModelCache::default(),
+        progress,
+        delay_ms: std::env::var(TEST_DELAY_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(0),
+    };
+    let to_do = todo.len();
+    let finished = AtomicUsize::new(0);
+    let record = |entry: ManifestEntry| -> Result<ManifestEntry> {
+        writer.append(&entry)?;
+        on_volume(&entry, finished.fetch_add(1, Ordering::SeqCst) + 1, to_do);
+        Ok(entry)
+    };
+
+    // Open every volume to be done first: unreadable files fail now, and the slice count
+    // gives the progress bar its total. Opening reads metadata only (h5).
+    let mut jobs = Vec::new();
+    let mut results = Vec::new();
+    for (path, name, out) in todo {
+        remove_stale_temps(&req.outputs(&out));
+        match Scan::open(&path) {
+            Ok(scan) => jobs.push(Job {
+                path,
+                name,
+                out,
+                slices: scan.num_slices,
+                acquisition: scan.acquisition.clone().unwrap_or_else(|| "unknown".into()),
+            }),
+            Err(e) => results.push(record(ManifestEntry::failed(
+                &name,
+                &out,
+                e.to_string(),
+                &ctx.settings,
+                &ctx.shard,
+            ))?),
+        }
+    }
+    let total_slices: usize = jobs.iter().map(|j| j.slices).sum();
+    results.extend(run_jobs(&ctx, &jobs, total_slices, &record)?);
+
+    for e in &results {
+        latest.insert(e.file.clone(), e.clone());
+    }
+    let shard_entries: Vec<&ManifestEntry> = names.iter().filter_map(|n| latest.get(n)).collect();
+    let csv = req.output_dir.join(req.shard.file_name("manifest", "csv"));
+    let summary_csv = req.output_dir.join(req.shard.file_name("summary", "csv"));
+    let (groups, failures) = write_tables(&shard_entries, &csv, &summary_csv)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let slices: usize = results.iter().filter(|e| e.status == Status::Ok).map(|e| e.slices).sum();
+    Ok(BatchReport {
+        shard: req.shard,
+        files: mine.len(),
+        done: results.iter().filter(|e| e.status == Status::Ok).count(),
+        skipped,
+        failed: results.iter().filter(|e| e.status == Status::Failed).count(),
+        slices,
+        slices_per_second: if seconds > 0.0 { slices as f64 / seconds } else { 0.0 },
+        seconds,
+        peak_rss_mib: super::peak_rss_mib(),
+        ignored_manifest_lines: ignored,
+        manifest,
+        csv,
+        summary_csv,
+        groups,
+        failures,
+    })
+}
+
+/// Writes the per-volume CSV and the summary CSV of `entries` (in file-name order);
+/// returns the summary rows and the failed entries.
+pub(crate) fn write_tables(
+    entries: &[&ManifestEntry],
+    csv: &Path,
+    summary_csv: &Path,
+) -> Result<(Vec<GroupSummary>, Vec<ManifestEntry>)> {
+    let failures: Vec<&ManifestEntry> =
+        entries.iter().copied().filter(|e| e.status == Status::Failed).collect();
+    let groups = summary::summarise(entries);
+    write_csv(csv, entries)?;
+    summary::write_summary_csv(summary_csv, &groups, &failures)?;
+    Ok((groups, failures.into_iter().cloned().collect()))
+}
+
+fn check_request(req: &BatchRequest) -> Result<()> {
+    if req.mask != "none" {
+        kspace::mask::from_name(&req.mask, &req.params)?;
+    }
+    if let ModelChoice::File(p) = &req.model {
+        if !p.is_file() {
+            return Err(ReconError::io(p, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        }
+    }
+    if !req.input_dir.is_dir() {
+        return Err(ReconError::Invalid(format!("{}: not a folder", req.input_dir.display())));
+    }
+    std::fs::create_dir_all(&req.output_dir).map_err(|e| ReconError::io(&req.output_dir, e))?;
+    for sub in [(req.png, "png"), (req.nifti, "nifti")].iter().filter(|s| s.0).map(|s| s.1) {
+        let d = req.output_dir.join(sub);
+        std::fs::create_dir_all(&d).map_err(|e| ReconError::io(&d, e))?;
+    }
+    let same = req.input_dir.canonicalize().ok() == req.output_dir.canonicalize().ok();
+    if same {
+        return Err(ReconError::Invalid(format!(
+            "{}: the output folder must not be the input folder (outputs have the input names)",
+            req.output_dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `--jobs` threads: `V = min(jobs, volumes)` workers, each taking the next volume and
+/// reconstructing its slices on a private pool of `jobs / V` threads. With at least as many
+/// volumes as jobs that is one thread per volume, slices one after the other: rayon lets a
+/// thread that waits inside a parallel model op start another slice, so a shared pool could
+/// hold any number of slices of the volumes in flight; private one-thread pools hold exactly
+/// one slice per worker. Fewer volumes than jobs (the end of a small dataset, one large
+/// volume) get several threads each, parallel over slices.
+fn run_jobs(
+    ctx: &Ctx,
+    jobs: &[Job],
+    total_slices: usize,
+    record: &(dyn Fn(ManifestEntry) -> Result<ManifestEntry> + Sync),
+) -> Result<Vec<ManifestEntry>> {
+    let threads = match ctx.req.jobs {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n,
+    };
+    let workers = threads.min(jobs.len()).max(1);
+    let pools = (0..workers)
+        .map(|_| rayon::ThreadPoolBuilder::new().num_threads((threads / workers).max(1)).build())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| ReconError::Invalid(format!("cannot start {threads} threads: {e}")))?;
+    ctx.progress.start("slices", total_slices as u64);
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<ManifestEntry>> = Mutex::new(Vec::new());
+    let fatal: Mutex<Option<ReconError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for pool in pools.iter().take(jobs.len()) {
+            let (next, out, fatal) = (&next, &out, &fatal);
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= jobs.len() || fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
+                    break;
+                }
+                let entry = pool.install(|| process(ctx, &jobs[i]));
+                super::release_free_memory();
+                match record(entry) {
+                    Ok(e) => out.lock().unwrap_or_else(|e| e.into_inner()).push(e),
+                    Err(e) => {
+                        *fatal.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    ctx.progress.finish();
+    if let Some(e) = fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    Ok(out.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// One volume, as its manifest line.
+fn process(ctx: &Ctx, job: &Job) -> ManifestEntry {
+    let t0 = Instant::now();
+    match reconstruct_one(ctx, job) {
+        Ok(report) => entry(ctx, job, &report, t0.elapsed().as_secs_f64()),
+        Err(e) => {
+            let mut f = ManifestEntry::failed(&job.name, &job.out, e.to_string(), &ctx.settings, &ctx.shard);
+            f.acquisition = job.acquisition.clone();
+            f.slices = job.slices;
+            f.seconds = t0.elapsed().as_secs_f64();
+            f
+        }
+    }
+}
+
+fn reconstruct_one(ctx: &Ctx, job: &Job) -> Result<ReconReport> {
+    if ctx.delay_ms > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(ctx.delay_ms));
+    }
+    let req = ctx.req;
+    let outputs = req.outputs(&job.out);
+    let recon = ReconRequest {
+        input: job.path.clone(),
+        output: outputs[0].clone(),
+        mask: req.mask.clone(),
+        params: req.params.clone(),
+        seed: 0,
+        seed_from_name: true,
+        density_compensate: req.density_compensate,
+        // The batch owns its outputs: one without a complete manifest line is redone.
+        force: true,
+        model: req.model.clone(),
+    };
+    let report = reconstruct_with(&recon, &|c, m| ctx.models.get(c, m), &SliceCounter(ctx.progress))?;
+    write_previews(&outputs)?;
+    // The manifest line comes after this: make sure the output it vouches for is on disk.
+    // (file contents and, for the renames, the folders).
+    for p in &outputs {
+        std::fs::File::open(p).and_then(|f| f.sync_all()).map_err(|e| ReconError::io(p, e))?;
+        if let Some(dir) = p.parent() {
+            std::fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| ReconError::io(dir, e))?;
+        }
+    }
+    Ok(report)
+}
+
+fn entry(ctx: &Ctx, job: &Job, r: &ReconReport, seconds: f64) -> ManifestEntry {
+    let seed = match (&r.mask.seed_name, r.mask.acquired) {
+        (Some(name), _) => name.clone(),
+        (None, true) => "acquired".into(),
+        (None, false) => "none".into(),
+    };
+    ManifestEntry {
+        file: job.name.clone(),
+        status: Status::Ok,
+        error: None,
+        output: job.out.clone(),
+        acquisition: job.acquisition.clone(),
+        slices: r.slices,
+        mask: r.mask.name.clone(),
+        acceleration: r.mask.requested_acceleration,
+        achieved_acceleration: Some(r.mask.achieved_acceleration),
+        center_fraction: r.mask.center_fraction,
+        seed,
+        model: r.model.clone(),
+        method: r.method.clone(),
+        metrics: r.metrics.iter().map(|m| (m.method.clone(), m.metrics)).collect::<BTreeMap<_, _>>(),
+        metrics_note: r.metrics_note.clone(),
+        seconds,
+        slices_per_second: if seconds > 0.0 { r.slices as f64 / seconds } else { 0.0 },
+        finished_unix: super::manifest::now_unix(),
+        shard: ctx.shard.clone(),
+        settings: ctx.settings.clone(),
+    }
+}
+
+/// Output file name for an input file name: the same name for `.h5`, else `<stem>.h5`.
+pub fn output_name(input: &str) -> String {
+    if input.ends_with(".h5") {
+        return input.to_string();
+    }
+    let d = default_output(Path::new(input)).to_string_lossy().into_owned();
+    format!("{}.h5", d.strip_suffix(".recon.h5").unwrap_or(&d))
+}
+
+/// Removes temporary files that a killed run left for these outputs
+/// (`.<name>.<pid>.tmp`, see [`temp_path`]).
+fn remove_stale_temps(outputs: &[PathBuf]) {
+    for target in outputs {
+        let (Some(dir), Some(tmp)) = (target.parent(), temp_path(target).file_name().map(|n| n.to_owned()))
+        else {
+            continue;
+        };
+        let tmp = tmp.to_string_lossy().into_owned();
+        // `.<name>.<pid>.tmp`: keep the `.<name>.` prefix, any pid.
+        let Some(prefix) = tmp.strip_suffix(&format!("{}.tmp", std::process::id())) else { continue };
+        let Ok(rd) = std::fs::read_dir(dir) else { continue };
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let pid = n.strip_prefix(prefix).and_then(|r| r.strip_suffix(".tmp"));
+            if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// PNG (middle slice, black = 0, white = the volume's max) and NIfTI previews of the
+/// reconstruction just written to `outputs[0]`.
+fn write_previews(outputs: &[PathBuf]) -> Result<()> {
+    if outputs.len() < 2 {
+        return Ok(());
+    }
+    let h5 = &outputs[0];
+    let vol = crate::io::hdf5::open_any(h5)?
+        .read_f32("reconstruction")?
+        .into_dimensionality::<Ix3>()
+        .map_err(|_| ReconError::format(h5, "reconstruction is not 3-D"))?;
+    let (n, h, w) = vol.dim();
+    for p in &outputs[1..] {
+        let name = p.to_string_lossy();
+        if name.ends_with(".png") {
+            let max = vol.iter().cloned().fold(0.0f32, f32::max);
+            let hi = if max > 0.0 { max } else { 1.0 };
+            crate::io::png::write_png_gray(p, &vol.index_axis(Axis(0), n / 2), 0.0, hi, 8)?;
+        } else {
+            // Inverse of `Volume::slice(2, z)`: voxel (x, y, z) is row h-1-y, column x of slice z.
+            let data = Array3::from_shape_fn((w, h, n), |(x, y, z)| vol[[z, h - 1 - y, x]]);
+            crate::io::nifti::write_volume(p, &crate::io::nifti::Volume::new(data, [1.0; 3]))?;
+        }
+    }
+    Ok(())
+}
+
+/// Forwards slice increments to the batch's bar (each volume's own start/finish are not
+/// the batch's).
+struct SliceCounter<'a>(&'a dyn Progress);
+
+impl Progress for SliceCounter<'_> {
+    fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+/// Each model loaded once and shared by every volume and thread.
+#[derive(Default)]
+struct ModelCache(Mutex<HashMap<String, Option<Arc<NetworkRecon>>>>);
+
+impl ModelCache {
+    fn get(&self, choice: &ModelChoice, mask: &SamplingMask) -> Result<Option<Arc<NetworkRecon>>> {
+        let key = match choice {
+            ModelChoice::NoModel => return Ok(None),
+            ModelChoice::File(p) => p.display().to_string(),
+            ModelChoice::Default => match default_for(mask) {
+                None => return Ok(None),
+                Some(d) => d.name.to_string(),
+            },
+        };
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = map.get(&key) {
+            return Ok(m.clone());
+        }
+        let m = NetworkRecon::choose(choice, mask)?.map(Arc::new);
+        map.insert(key, m.clone());
+        Ok(m)
+    }
+}

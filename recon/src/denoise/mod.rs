@@ -1,0 +1,24 @@
+//! The generic image-restoration experiments of Noise2Noise (Lehtinen et al. 2018, §3):
+//! learn to remove a corruption from pairs of independently corrupted photos, with the
+//! loss that matches the corruption's statistics.
+//!
+//! - [`noise`]: the corruption models (additive white and spatially correlated Gaussian,
+//!   Poisson, multiplicative Bernoulli, text overlay ([`text`], embedded bitmap font),
+//!   random-valued impulse), each seeded, with strength ranges parsed from `gaussian:0-50`.
+//! - [`dataset`]: photos as `(C, H, W)` in `[−0.5, 0.5]`, crops, real noisy–noisy pairs.
+//! - [`train`]: the training loop on the MRI engine's log / checkpoint / resume machinery.
+//! - [`infer`]: applying a model to a photo of any size (pad to a multiple of 32, crop);
+//!   the default blind-Gaussian model compiled into the binary.
+//! - [`eval`]: reproducible 8-bit PSNR on a folder of photos.
+
+pub mod dataset;
+pub mod eval;
+pub mod infer;
+pub mod noise;
+pub mod text;
+pub mod train;
+
+pub use eval::{evaluate, EvalReport, EvalRow};
+pub use infer::Denoiser;
+pub use noise::{Corrupted, NoiseKind, NoiseSpec};
+pub use train::{train, DenoiseConfig};

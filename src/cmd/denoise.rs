@@ -1,0 +1,271 @@
+//! `recon denoise`: the generic image-noise pipelines of Noise2Noise. Without a subcommand it
+//! denoises one photo; `train` learns a denoiser from pairs of independently corrupted photos
+//! (or real noisy pairs); `eval` measures 8-bit PSNR on a folder with seeded test noise.
+
+use crate::output::print_json;
+use crate::progress::Bar;
+use clap::{Args as ClapArgs, Subcommand};
+use recon::denoise::{evaluate, infer::Denoiser, DenoiseConfig, NoiseSpec};
+use recon::train::Targets;
+use recon::ReconError;
+use std::path::{Path, PathBuf};
+
+#[derive(ClapArgs, Debug)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Examples:\n  recon denoise --input photo.png --output clean.png     # built-in blind Gaussian model\n  recon denoise train --noise gaussian:0-50 --data data/photos --targets noisy --loss l2 \\\n      --steps 1000 --crop 128 --out gauss.safetensors\n  recon denoise eval --noise gaussian:25 --data data/photos --model gauss.safetensors --seed 0"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Sub {
+    /// Train a denoiser (Noise2Noise: noisy targets; or clean targets as the baseline).
+    Train(Box<TrainArgs>),
+    /// PSNR of a model on clean photos corrupted with seeded test noise.
+    Eval(EvalArgs),
+}
+
+/// Denoise one photo.
+#[derive(ClapArgs, Debug)]
+pub struct ApplyArgs {
+    /// Noisy photo (PNG, grey or RGB, any size).
+    #[arg(long, required = true)]
+    pub input: Option<PathBuf>,
+    /// Model written by `recon denoise train` (default: the built-in blind Gaussian model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Output PNG (default: INPUT.denoised.png beside the input).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ClapArgs, Debug)]
+#[command(
+    after_help = "Noise: gaussian, brown (correlated, e.g. brown:0-50@2 = blur std 2 px), poisson, bernoulli, text, impulse;\n  NAME:LO-HI draws each image's strength from [LO, HI]; NAME alone uses the paper's range.\nExample (Noise2Noise, blind Gaussian):\n  recon denoise train --noise gaussian:0-50 --data data/photos --targets noisy --loss l2 \\\n      --steps 1000 --crop 128 --width 32 --out gauss.safetensors\nReal pairs (DIR/a/x.png pairs with DIR/b/x.png):\n  recon denoise train --pairs DIR --steps 1000 --out mine.safetensors\nInterrupted? Run the same command with --resume."
+)]
+pub struct TrainArgs {
+    /// Corruption and its training strength range, e.g. gaussian:0-50, poisson:0.001-50,
+    /// bernoulli:0-0.95, text:0-0.5, impulse:0-0.95, brown:0-50@2.
+    #[arg(long, default_value = "gaussian:0-50")]
+    pub noise: String,
+    /// Clean training photos: PNG files or folders of them.
+    #[arg(long, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+    /// Train on your own real noisy–noisy pairs instead: a folder with two subfolders holding
+    /// two captures of each scene under the same file names.
+    #[arg(long, conflicts_with = "data")]
+    pub pairs: Option<PathBuf>,
+    /// Held-back clean photos for validation (PNG files or folders).
+    #[arg(long, num_args = 1..)]
+    pub val: Vec<PathBuf>,
+    /// Validation noise (a fixed strength; default: the paper's test strength for --noise).
+    #[arg(long)]
+    pub val_noise: Option<String>,
+    /// noisy: a second independent corruption (Noise2Noise); clean: the photo itself.
+    #[arg(long, default_value = "noisy")]
+    pub targets: String,
+    /// l2, l1 or l0 (annealed, γ 2 → 0); default: the paper's for the noise (text l1,
+    /// impulse l0, others l2). Bernoulli with noisy targets masks the loss to kept pixels.
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// unet (the paper's, fast) or red30 (30 layers, symmetric skips).
+    #[arg(long, default_value = "unet")]
+    pub net: String,
+    /// U-Net width (paper 48) or RED30 features (paper 128); default 48 / 128.
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// 3 (RGB; grey photos are repeated) or 1 (grey; RGB photos become luma).
+    #[arg(long, default_value_t = 3)]
+    pub channels: usize,
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u64,
+    #[arg(long, default_value_t = 4)]
+    pub batch: usize,
+    /// Training crops are CROP×CROP (256 in the paper).
+    #[arg(long, default_value_t = 128)]
+    pub crop: usize,
+    /// Peak learning rate (3e-4 in the paper's code).
+    #[arg(long, default_value_t = 3e-4)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Validate and log every N steps.
+    #[arg(long, default_value_t = 100)]
+    pub val_every: u64,
+    /// Checkpoint every N steps.
+    #[arg(long, default_value_t = 100)]
+    pub checkpoint_every: u64,
+    /// Validation photos are centre-cropped to this size (0: whole photos).
+    #[arg(long, default_value_t = 256)]
+    pub val_crop: usize,
+    /// Stop after this step (checkpointed); continue later with --resume.
+    #[arg(long)]
+    pub stop_after: Option<u64>,
+    /// Continue an interrupted run from its checkpoint (same seed and settings).
+    #[arg(long)]
+    pub resume: bool,
+    /// Model / checkpoint file (.safetensors); the CSV log and plot are written beside it.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Also write the final weights alone in f16 here (a small model to ship or share).
+    #[arg(long)]
+    pub export: Option<PathBuf>,
+}
+
+#[derive(ClapArgs, Debug)]
+#[command(
+    after_help = "Example:\n  recon denoise eval --noise gaussian:25 --data data/photos --seed 0 --json\nThe noise of the i-th photo (sorted by name) is drawn from (seed, i): same seed, same numbers."
+)]
+pub struct EvalArgs {
+    /// Test corruption, e.g. gaussian:25, poisson:30, bernoulli:0.5, text:0.25, impulse:0.7.
+    #[arg(long)]
+    pub noise: String,
+    /// Clean photos: PNG files or folders of them.
+    #[arg(long, num_args = 1.., required = true)]
+    pub data: Vec<PathBuf>,
+    /// Model (default: the built-in blind Gaussian model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write each noisy and denoised image into this folder (NAME.noisy.png, NAME.denoised.png).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn load(model: &Option<PathBuf>) -> recon::Result<Denoiser> {
+    match model {
+        Some(p) => Denoiser::from_file(p),
+        None => Denoiser::default_gaussian(),
+    }
+}
+
+pub fn run(a: Args) -> recon::Result<()> {
+    match a.command {
+        Some(Sub::Train(t)) => train(*t),
+        Some(Sub::Eval(e)) => eval(e),
+        None => apply(a.apply),
+    }
+}
+
+fn default_output(input: &Path) -> PathBuf {
+    let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    input.with_file_name(format!("{stem}.denoised.png"))
+}
+
+fn apply(a: ApplyArgs) -> recon::Result<()> {
+    let input = a.input.ok_or_else(|| ReconError::Invalid("--input is required".into()))?;
+    let output = a.output.clone().unwrap_or_else(|| default_output(&input));
+    if output.exists() && !a.force {
+        return Err(ReconError::Invalid(format!("{}: exists; pass --force to overwrite", output.display())));
+    }
+    let d = load(&a.model)?;
+    let t0 = std::time::Instant::now();
+    let photo = recon::io::png::read_png(&input)?;
+    let out = d.denoise(&photo.data)?.mapv(|v| v.clamp(0.0, 1.0));
+    let (c, h, w) = out.dim();
+    recon::denoise::dataset::write_photo(&output, &out)?;
+    let secs = t0.elapsed().as_secs_f64();
+    if a.json {
+        return print_json(&serde_json::json!({
+            "input": input, "output": output, "model": d.name, "noise": d.noise(),
+            "height": h, "width": w, "channels": c, "seconds": secs,
+        }));
+    }
+    println!("{}: {h}x{w}, {c} channel(s); model {} (trained on {})", input.display(), d.name, d.noise());
+    println!("wrote {} in {secs:.2} s", output.display());
+    Ok(())
+}
+
+fn train(a: TrainArgs) -> recon::Result<()> {
+    let noise = NoiseSpec::parse(&a.noise)?;
+    let targets = Targets::by_name(&a.targets)
+        .ok_or_else(|| ReconError::Invalid(format!("--targets {}: expected noisy or clean", a.targets)))?;
+    let val_noise = match &a.val_noise {
+        Some(s) => NoiseSpec::parse(s)?,
+        None => noise.fixed(noise.kind.test_strength()),
+    };
+    let default_width = if a.net.to_ascii_lowercase().starts_with("red") { 128 } else { 48 };
+    let data = a.data.clone();
+    let cfg = DenoiseConfig {
+        pairs: a.pairs,
+        val: a.val,
+        val_noise,
+        targets,
+        loss: a.loss.unwrap_or_else(|| noise.kind.paper_loss().to_string()),
+        net: a.net,
+        width: a.width.unwrap_or(default_width),
+        channels: a.channels,
+        steps: a.steps,
+        batch: a.batch,
+        crop: a.crop,
+        lr_max: a.lr,
+        seed: a.seed,
+        val_every: a.val_every,
+        checkpoint_every: a.checkpoint_every,
+        val_crop: a.val_crop,
+        resume: a.resume,
+        stop_after: a.stop_after,
+        export: a.export,
+        ..DenoiseConfig::new(data, a.out, noise)
+    };
+    let r = recon::denoise::train(&cfg, &Bar::new(false))?;
+    println!(
+        "trained steps {}..{} on {} photo(s) ({}, {} targets, loss {}); final loss {:.5}",
+        r.start_step,
+        r.steps,
+        r.train_slices,
+        cfg.noise,
+        if cfg.targets == Targets::Clean { "clean" } else { "noisy" },
+        cfg.loss,
+        r.final_loss
+    );
+    if let (Some(v), Some(vi)) = (r.val_psnr, r.val_psnr_input) {
+        println!(
+            "validation ({} photos, {}): network {v:.2} dB, noisy input {vi:.2} dB",
+            r.val_slices, cfg.val_noise
+        );
+    }
+    println!("model {}\nlog   {}", r.checkpoint.display(), r.log.display());
+    if let Some(p) = &r.plot {
+        println!("plot  {}", p.display());
+    }
+    Ok(())
+}
+
+fn eval(a: EvalArgs) -> recon::Result<()> {
+    let noise = NoiseSpec::parse(&a.noise)?;
+    let d = load(&a.model)?;
+    if let Some(dir) = &a.save {
+        std::fs::create_dir_all(dir).map_err(|e| ReconError::io(dir, e))?;
+    }
+    let r = evaluate(&d, &a.data, &noise, a.seed, a.save.as_deref(), &Bar::new(a.json))?;
+    if a.json {
+        return print_json(&r);
+    }
+    println!("model {}, noise {}, seed {}", r.model, r.noise, r.seed);
+    println!("{:<32} {:>10} {:>12} {:>12}", "image", "strength", "input dB", "output dB");
+    for row in &r.images {
+        println!(
+            "{:<32} {:>10.4} {:>12.3} {:>12.3}",
+            row.file, row.strength, row.psnr_input, row.psnr_output
+        );
+    }
+    println!("{:<32} {:>10} {:>12.3} {:>12.3}", "mean", "", r.mean_psnr_input, r.mean_psnr_output);
+    Ok(())
+}
