@@ -38,12 +38,24 @@ fn simd_f32() -> bool {
     return false;
 }
 
-/// `conv2d(x, w, padding 1) + b`: x (N, ci, H, W), w (co, ci, 3, 3), b (co).
-pub fn conv3x3(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+/// Checks that x (N, ci, H, W), w (co, ci, 3, 3) and b (co) fit together.
+pub(crate) fn check_shapes(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<()> {
     let (co, ci, kh, kw) = w.dims4()?;
-    if kh != 3 || kw != 3 || x.dim(1)? != ci || b.dims1()? != co {
+    if kh != 3 || kw != 3 || x.dims4()?.1 != ci || b.dims1()? != co {
         bail!("conv3x3: input {:?}, weight {:?}, bias {:?} do not match", x.dims(), w.dims(), b.dims())
     }
+    Ok(())
+}
+
+/// Whether x, w and b run on the f32 register-tile kernels (CPU, all f32, AVX2 + FMA).
+pub(crate) fn fast_f32(x: &Tensor, w: &Tensor, b: &Tensor) -> bool {
+    x.device().is_cpu() && [x, w, b].iter().all(|t| t.dtype() == DType::F32) && simd_f32()
+}
+
+/// `conv2d(x, w, padding 1) + b`: x (N, ci, H, W), w (co, ci, 3, 3), b (co).
+pub fn conv3x3(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+    check_shapes(x, w, b)?;
+    let co = w.dim(0)?;
     let cpu_float = matches!(x.dtype(), DType::F32 | DType::F64);
     if x.device().is_cpu() && cpu_float && x.dtype() == w.dtype() && x.dtype() == b.dtype() {
         x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, Conv3x3Op)
@@ -54,18 +66,18 @@ pub fn conv3x3(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// Sizes of one convolution.
 #[derive(Clone, Copy, Debug)]
-struct Geom {
-    n: usize,
-    h: usize,
-    w: usize,
+pub(crate) struct Geom {
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
 }
 
 impl Geom {
-    fn wp(&self) -> usize {
+    pub fn wp(&self) -> usize {
         self.w + 2
     }
     /// Elements of one padded plane.
-    fn plane(&self) -> usize {
+    pub fn plane(&self) -> usize {
         (self.h + 2) * self.wp()
     }
     /// Positions of the padded-width grid.
@@ -74,7 +86,7 @@ impl Geom {
     }
     /// A buffer of `c` padded planes plus slack: the junk columns of the last rows of the
     /// last plane read up to `wp + 2` elements past its end.
-    fn padded_len(&self, c: usize) -> usize {
+    pub fn padded_len(&self, c: usize) -> usize {
         c * self.plane() + self.wp() + 2 + SIMD_SLACK
     }
 }
@@ -300,9 +312,10 @@ fn weight_grad<T: WithDType>(gy: &[T], x: &[T], ci: usize, co: usize, g: Geom) -
 /// The f32 passes on the AVX2 + FMA register-tile kernels of [`crate::conv_simd`], one
 /// image at a time (the kernels parallelise over bands of each image).
 #[cfg(target_arch = "x86_64")]
-mod fast {
+pub(crate) mod fast {
     use super::{grid_into, pad_into, simd, Geom};
     use rayon::prelude::*;
+    pub(crate) use simd::Epilogue;
 
     fn grid(g: Geom) -> simd::Grid {
         simd::Grid { h: g.h, w: g.w }
@@ -318,46 +331,79 @@ mod fast {
         (xp, stride)
     }
 
-    /// `conv_grid` of every image of `src` (N·c_in planes) into N·c_out planes.
-    fn conv_batch(
-        src: &[f32],
+    /// `conv_grid` of the padded images `xp` (each `c_in` planes, one every `stride`) into
+    /// N·c_out planes of H×W.
+    pub(crate) fn conv_padded(
+        xp: &[f32],
+        stride: usize,
         c_in: usize,
         packed: &[f32],
-        bias: Option<&[f32]>,
+        epilogue: Epilogue,
         c_out: usize,
         g: Geom,
     ) -> Vec<f32> {
-        let (xp, stride) = pad_batch(src, c_in, g);
         let mut y = vec![0f32; g.n * c_out * g.h * g.w];
-        simd::conv_grid(
-            simd::Batch { data: &xp, n: g.n, stride },
-            c_in,
-            packed,
-            bias,
-            c_out,
-            grid(g),
-            &mut y,
-        );
+        let xp = simd::Batch { data: xp, n: g.n, stride };
+        simd::conv_grid(xp, c_in, packed, epilogue, c_out, grid(g), &mut y);
         y
     }
 
-    pub(super) fn forward(x: &[f32], w: &[f32], b: &[f32], ci: usize, co: usize, g: Geom) -> Vec<f32> {
-        conv_batch(x, ci, &simd::pack_weights(w, co, ci, false), Some(b), co, g)
+    /// The forward `act(W ⋆ x + b)` (see [`Epilogue`]).
+    pub(crate) fn forward(x: &[f32], w: &[f32], b: &[f32], ci: usize, co: usize, g: Geom, leaky: Option<f32>) -> Vec<f32> {
+        let (xp, stride) = pad_batch(x, ci, g);
+        let packed = simd::pack_weights(w, co, ci, false);
+        conv_padded(&xp, stride, ci, &packed, Epilogue { bias: Some(b), leaky }, co, g)
+    }
+
+    /// Input gradient from the zero-padded output gradient (`co` planes per image, one image
+    /// every `stride`): the convolution with the flipped, transposed kernel.
+    pub(crate) fn input_grad_padded(gp: &[f32], stride: usize, w: &[f32], ci: usize, co: usize, g: Geom) -> Vec<f32> {
+        conv_padded(gp, stride, co, &simd::pack_weights(w, co, ci, true), Epilogue::default(), ci, g)
     }
 
     pub(super) fn input_grad(gy: &[f32], w: &[f32], ci: usize, co: usize, g: Geom) -> Vec<f32> {
-        conv_batch(gy, co, &simd::pack_weights(w, co, ci, true), None, ci, g)
+        let (gp, stride) = pad_batch(gy, co, g);
+        input_grad_padded(&gp, stride, w, ci, co, g)
     }
 
     pub(super) fn weight_grad(gy: &[f32], x: &[f32], ci: usize, co: usize, g: Geom) -> Vec<f32> {
         let (hw, lr) = (g.h * g.w, simd::grid_len8(grid(g)));
-        let (xp, xs) = pad_batch(x, ci, g);
         let mut gg = vec![0f32; g.n * co * lr];
         gg.par_chunks_mut(co * lr)
             .enumerate()
             .for_each(|(i, d)| grid_into(&gy[i * co * hw..][..co * hw], co, g, lr, d));
+        weight_grad_grid(&gg, co * lr, lr, x, ci, co, g)
+    }
+
+    /// Weight gradient from the output gradient on the grid (`gg`, one image every `stride`,
+    /// one plane every `ld`; see `simd::weight_grad_grid` for what must be zero) and the
+    /// unpadded input `x`.
+    pub(crate) fn weight_grad_grid(
+        gg: &[f32],
+        stride: usize,
+        ld: usize,
+        x: &[f32],
+        ci: usize,
+        co: usize,
+        g: Geom,
+    ) -> Vec<f32> {
+        let (xp, xs) = pad_batch(x, ci, g);
         let batch = |data, stride| simd::Batch { data, n: g.n, stride };
-        simd::weight_grad_grid(batch(&gg, co * lr), co, batch(&xp, xs), ci, grid(g))
+        simd::weight_grad_grid(batch(gg, stride), ld, co, batch(&xp, xs), ci, grid(g))
+    }
+
+    /// Whether the padded output gradient, read from offset `W + 3` with plane stride
+    /// `(H+2)(W+2)`, is a valid grid for [`weight_grad_grid`]: its junk columns are the zero
+    /// borders, and the up to 7 positions past `H·(W+2)` must stay inside the zeros that
+    /// follow (the bottom border row, W+1 elements, then the next plane's top row or the
+    /// slack, W+2 more): `7 ≤ 2W + 3`.
+    pub(crate) fn padded_is_grid(g: Geom) -> bool {
+        g.w >= 2
+    }
+
+    /// Length of the grid rounded to whole vectors.
+    pub(crate) fn grid_len8(g: Geom) -> usize {
+        simd::grid_len8(grid(g))
     }
 }
 
@@ -405,7 +451,7 @@ impl CustomOp3 for Conv3x3Op {
         let y = match (x, w, b) {
             #[cfg(target_arch = "x86_64")]
             (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) if simd_f32() => {
-                CpuStorage::F32(fast::forward(slice(x, xl)?, slice(w, wl)?, slice(b, bl)?, ci, co, g))
+                CpuStorage::F32(fast::forward(slice(x, xl)?, slice(w, wl)?, slice(b, bl)?, ci, co, g, None))
             }
             (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
                 CpuStorage::F32(forward(slice(x, xl)?, slice(w, wl)?, slice(b, bl)?, ci, co, g))

@@ -116,14 +116,23 @@ impl Batch<'_> {
     }
 }
 
-/// `y[n, o, i, j] = bias[o] + Σ_{c,t} w[o, c, t] · xp[n, c, (i·(W+2) + j) + off_t]`: `xp`
-/// holds per image `c_in` zero-padded planes plus [`SLACK`], `packed` comes from
-/// [`pack_weights`], `y` is `N × c_out × H × W` (overwritten). Tasks are (image, band) pairs.
+/// What is applied to each accumulated output `v` before it is stored:
+/// `act(v + bias[o])`, `act(u) = u` or, with `leaky: Some(a)`, `u ≥ 0 ? u : a·u`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Epilogue<'a> {
+    pub bias: Option<&'a [f32]>,
+    pub leaky: Option<f32>,
+}
+
+/// `y[n, o, i, j] = act(bias[o] + Σ_{c,t} w[o, c, t] · xp[n, c, (i·(W+2) + j) + off_t])`:
+/// `xp` holds per image `c_in` zero-padded planes plus [`SLACK`], `packed` comes from
+/// [`pack_weights`], `y` is `N × c_out × H × W` (overwritten), `act` is the [`Epilogue`].
+/// Tasks are (image, band) pairs.
 pub(crate) fn conv_grid(
     xp: Batch,
     c_in: usize,
     packed: &[f32],
-    bias: Option<&[f32]>,
+    epilogue: Epilogue,
     c_out: usize,
     g: Grid,
     y: &mut [f32],
@@ -154,14 +163,15 @@ pub(crate) fn conv_grid(
                 unsafe { tile_kernel(m, x.as_ptr().add(p0), g.plane(), c_in, &g.offsets(), w, &mut tile) };
                 // SAFETY: tasks cover disjoint (image, grid range) pairs, and grid positions
                 // map one-to-one to pixels (i, j) with j < W, so writes never overlap.
-                unsafe { scatter(&tile[..m], o0, p0, end, bias, g, out) };
+                unsafe { scatter(&tile[..m], o0, p0, end, epilogue, g, out) };
             }
         }
     });
 }
 
-/// Adds the bias and writes the valid positions `p0 .. min(p0+NR, end)` of a tile (skipping
-/// the two junk columns of each grid row) to `y (c_out × H × W)`, one row segment at a time.
+/// Applies the [`Epilogue`] and writes the valid positions `p0 .. min(p0+NR, end)` of a tile
+/// (skipping the two junk columns of each grid row) to `y (c_out × H × W)`, one row segment
+/// at a time.
 ///
 /// # Safety
 /// `y` must hold `(o0 + tile.len()) · H · W` elements, and no other thread may write the same
@@ -171,7 +181,7 @@ unsafe fn scatter(
     o0: usize,
     p0: usize,
     end: usize,
-    bias: Option<&[f32]>,
+    epilogue: Epilogue,
     g: Grid,
     y: *mut f32,
 ) {
@@ -183,14 +193,19 @@ unsafe fn scatter(
         let seg_end = stop.min(i * wp + g.w);
         if j < g.w {
             for (r, row) in tile.iter().enumerate() {
-                let b = bias.map_or(0., |b| b[o0 + r]);
+                let b = epilogue.bias.map_or(0., |b| b[o0 + r]);
                 // SAFETY: pixels (i, j .. j + len) of plane o0 + r exist (j + len ≤ W); see the
                 // function's contract for exclusivity.
                 let dst = unsafe {
                     std::slice::from_raw_parts_mut(y.add((o0 + r) * hw + i * g.w + j), seg_end - p)
                 };
-                for (d, &v) in dst.iter_mut().zip(&row[p - p0..seg_end - p0]) {
-                    *d = v + b;
+                let src = &row[p - p0..seg_end - p0];
+                match epilogue.leaky {
+                    None => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v + b),
+                    Some(a) => dst.iter_mut().zip(src).for_each(|(d, &v)| {
+                        let u = v + b;
+                        *d = if u >= 0. { u } else { a * u };
+                    }),
                 }
             }
         }
@@ -261,17 +276,27 @@ unsafe fn tile_n<const M: usize>(
 }
 
 /// Weight gradient of a batch: `dw[o, c, t] = Σ_{n,p} gg[n, o, p] · xp[n, c, p + off_t]`,
-/// with `gg` the output gradient on the grid (junk columns zero, each plane
-/// [`grid_len8`] long, zero-filled) and `xp` the padded input plus [`SLACK`].
+/// with `gg` the output gradient on the grid, one plane every `ld ≥` [`grid_len8`] elements
+/// (junk columns and positions past `H·(W+2)` up to `grid_len8` zero), and `xp` the padded
+/// input plus [`SLACK`].
 ///
 /// Tasks are bands of grid positions (fixed by the shapes, not the thread count); each sums
 /// its band over every image into its own partial, and the partials are added in band
 /// order, so the result does not depend on the thread count.
-pub(crate) fn weight_grad_grid(gg: Batch, c_out: usize, xp: Batch, c_in: usize, g: Grid) -> Vec<f32> {
+pub(crate) fn weight_grad_grid(
+    gg: Batch,
+    ld: usize,
+    c_out: usize,
+    xp: Batch,
+    c_in: usize,
+    g: Grid,
+) -> Vec<f32> {
     assert!(available(), "weight_grad_grid needs AVX2 and FMA");
     let lr = grid_len8(g);
-    assert!(gg.n == xp.n && gg.stride >= c_out * lr && xp.stride >= c_in * g.plane() + SLACK);
-    assert!(gg.data.len() >= gg.n * gg.stride && xp.data.len() >= xp.n * xp.stride);
+    assert!(gg.n == xp.n && ld >= lr && gg.stride >= (c_out - 1) * ld + lr);
+    assert!(xp.stride >= c_in * g.plane() + SLACK);
+    assert!(gg.data.len() >= (gg.n - 1) * gg.stride + (c_out - 1) * ld + lr);
+    assert!(xp.data.len() >= xp.n * xp.stride);
     let band = (BAND_ELEMS / c_in.max(1)).clamp(256, 2048) / LANES * LANES;
     let bands = lr.div_ceil(band);
     let partials: Vec<Vec<f32>> = (0..bands)
@@ -286,12 +311,12 @@ pub(crate) fn weight_grad_grid(gg: Batch, c_out: usize, xp: Batch, c_in: usize, 
                     for c in 0..c_in {
                         for kh in 0..3 {
                             let xs = c * g.plane() + kh * g.wp() + start;
-                            let gs = o0 * lr + start;
-                            // SAFETY: AVX2/FMA checked; reads gi[gs + r·lr + q] for r < m,
-                            // q < end − start (≤ c_out·lr), and xi[xs + q + 2 + 7] ≤
-                            // c_in·plane + 8 < xi.len() since end ≤ lr < H·(W+2) + 8.
+                            let gs = o0 * ld + start;
+                            // SAFETY: AVX2/FMA checked; reads gi[gs + r·ld + q] for r < m,
+                            // q < end − start, inside the asserted length, and xi[xs + q + 2 + 7]
+                            // ≤ c_in·plane + 8 < xi.len() since end ≤ lr < H·(W+2) + 8.
                             let sums = unsafe {
-                                wgrad_dispatch(m, gi.as_ptr().add(gs), lr, xi.as_ptr().add(xs), end - start)
+                                wgrad_dispatch(m, gi.as_ptr().add(gs), ld, xi.as_ptr().add(xs), end - start)
                             };
                             for (r, s) in sums[..m].iter().enumerate() {
                                 for (kw, v) in s.iter().enumerate() {

@@ -7,6 +7,19 @@
 //! versions in [`crate::ops`] compute the same functions and are used on other devices.
 
 use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, WithDType};
+use rayon::prelude::*;
+
+/// A new buffer of `planes` blocks of `len` elements, block `p` filled by `fill(p, block)`,
+/// blocks in parallel (groups of at least 64 Ki elements per task, so small tensors stay on
+/// one thread). Every kernel here is one memory-bound pass; on two cores this halves it.
+pub(crate) fn par_planes<T: WithDType>(planes: usize, len: usize, fill: impl Fn(usize, &mut [T]) + Sync) -> Vec<T> {
+    let mut out = vec![T::from_f64(0.); planes * len];
+    if len > 0 {
+        let min = (65536 / len).max(1);
+        out.par_chunks_mut(len).with_min_len(min).enumerate().for_each(|(p, d)| fill(p, d));
+    }
+    out
+}
 
 /// The contiguous part of a storage described by `l`.
 pub(crate) fn slice<'a, T>(v: &'a [T], l: &Layout) -> Result<&'a [T]> {
@@ -49,14 +62,30 @@ pub(crate) use {map1, map2};
 pub(crate) struct LeakyRelu(pub f64);
 struct LeakyReluGrad(f64);
 
+/// Elements per parallel block of the elementwise kernels.
+const BLOCK: usize = 16384;
+
 fn leaky<T: WithDType>(x: &[T], a: f64) -> Vec<T> {
     let (a, zero) = (T::from_f64(a), T::from_f64(0.));
-    x.iter().map(|&v| if v >= zero { v } else { a * v }).collect()
+    let mut y = par_planes(x.len().div_ceil(BLOCK), BLOCK, |p, d: &mut [T]| {
+        for (d, &v) in d.iter_mut().zip(&x[(p * BLOCK).min(x.len())..]) {
+            *d = if v >= zero { v } else { a * v };
+        }
+    });
+    y.truncate(x.len());
+    y
 }
 
 fn leaky_grad<T: WithDType>(g: &[T], x: &[T], a: f64) -> Vec<T> {
     let (a, zero) = (T::from_f64(a), T::from_f64(0.));
-    g.iter().zip(x).map(|(&g, &x)| if x >= zero { g } else { a * g }).collect()
+    let mut dx = par_planes(g.len().div_ceil(BLOCK), BLOCK, |p, d: &mut [T]| {
+        let at = (p * BLOCK).min(g.len());
+        for ((d, &g), &x) in d.iter_mut().zip(&g[at..]).zip(&x[at..]) {
+            *d = if x >= zero { g } else { a * g };
+        }
+    });
+    dx.truncate(g.len());
+    dx
 }
 
 impl CustomOp1 for LeakyRelu {
@@ -106,18 +135,15 @@ fn pool_dims(l: &Layout) -> Result<(usize, usize, usize)> {
 
 fn pool<T: WithDType>(x: &[T], planes: usize, h: usize, w: usize) -> Vec<T> {
     let (ho, wo) = (h / 2, w / 2);
-    let mut y = Vec::with_capacity(planes * ho * wo);
-    for p in 0..planes {
+    par_planes(planes, ho * wo, |p, y| {
         let xp = &x[p * h * w..(p + 1) * h * w];
         for i in 0..ho {
             let (r0, r1) = (&xp[2 * i * w..(2 * i + 1) * w], &xp[(2 * i + 1) * w..(2 * i + 2) * w]);
-            for j in 0..wo {
-                let m = max(max(r0[2 * j], r0[2 * j + 1]), max(r1[2 * j], r1[2 * j + 1]));
-                y.push(m);
+            for (j, y) in y[i * wo..][..wo].iter_mut().enumerate() {
+                *y = max(max(r0[2 * j], r0[2 * j + 1]), max(r1[2 * j], r1[2 * j + 1]));
             }
         }
-    }
-    y
+    })
 }
 
 fn max<T: PartialOrd>(a: T, b: T) -> T {
@@ -130,17 +156,11 @@ fn max<T: PartialOrd>(a: T, b: T) -> T {
 
 fn pool_grad<T: WithDType>(g: &[T], x: &[T], planes: usize, h: usize, w: usize) -> Vec<T> {
     let (ho, wo) = (h / 2, w / 2);
-    let mut dx = vec![T::from_f64(0.); x.len()];
-    for p in 0..planes {
-        let base = p * h * w;
+    par_planes(planes, h * w, |p, dx| {
+        let x = &x[p * h * w..][..h * w];
         for i in 0..ho {
             for j in 0..wo {
-                let idx = [
-                    base + 2 * i * w + 2 * j,
-                    base + 2 * i * w + 2 * j + 1,
-                    base + (2 * i + 1) * w + 2 * j,
-                    base + (2 * i + 1) * w + 2 * j + 1,
-                ];
+                let idx = [2 * i * w + 2 * j, 2 * i * w + 2 * j + 1, (2 * i + 1) * w + 2 * j, (2 * i + 1) * w + 2 * j + 1];
                 let m = idx.iter().map(|&k| x[k]).fold(x[idx[0]], max);
                 let ties = idx.iter().filter(|&&k| x[k] == m).count();
                 let share = g[(p * ho + i) * wo + j] / T::from_f64(ties as f64);
@@ -151,8 +171,7 @@ fn pool_grad<T: WithDType>(g: &[T], x: &[T], planes: usize, h: usize, w: usize) 
                 }
             }
         }
-    }
-    dx
+    })
 }
 
 impl CustomOp1 for MaxPool2 {
@@ -195,34 +214,30 @@ pub(crate) struct Upsample2;
 struct Upsample2Grad;
 
 fn upsample<T: WithDType>(x: &[T], planes: usize, h: usize, w: usize) -> Vec<T> {
-    let mut y = Vec::with_capacity(planes * 4 * h * w);
-    for p in 0..planes {
+    par_planes(planes, 4 * h * w, |p, y| {
         for i in 0..h {
             let row = &x[(p * h + i) * w..(p * h + i + 1) * w];
-            for _ in 0..2 {
-                for &v in row {
-                    y.push(v);
-                    y.push(v);
+            for k in 0..2 {
+                for (d, &v) in y[(2 * i + k) * 2 * w..][..2 * w].chunks_exact_mut(2).zip(row) {
+                    d[0] = v;
+                    d[1] = v;
                 }
             }
         }
-    }
-    y
+    })
 }
 
 fn upsample_grad<T: WithDType>(g: &[T], planes: usize, h: usize, w: usize) -> Vec<T> {
     let w2 = 2 * w;
-    let mut dx = Vec::with_capacity(planes * h * w);
-    for p in 0..planes {
+    par_planes(planes, h * w, |p, dx| {
         for i in 0..h {
             let r0 = &g[(p * 2 * h + 2 * i) * w2..][..w2];
             let r1 = &g[(p * 2 * h + 2 * i + 1) * w2..][..w2];
-            for j in 0..w {
-                dx.push((r0[2 * j] + r0[2 * j + 1]) + (r1[2 * j] + r1[2 * j + 1]));
+            for (j, d) in dx[i * w..][..w].iter_mut().enumerate() {
+                *d = (r0[2 * j] + r0[2 * j + 1]) + (r1[2 * j] + r1[2 * j + 1]);
             }
         }
-    }
-    dx
+    })
 }
 
 impl CustomOp1 for Upsample2 {

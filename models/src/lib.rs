@@ -17,6 +17,7 @@
 pub mod alloc;
 pub mod checkpoint;
 pub mod conv;
+pub mod conv_act;
 #[cfg(target_arch = "x86_64")]
 mod conv_simd;
 mod cpu;

@@ -110,7 +110,7 @@ impl Module for Red30 {
         let mut skips = Vec::with_capacity(RED_HALF_DEPTH / 2);
         let mut h = x.clone();
         for (k, conv) in self.convs.iter().enumerate() {
-            h = conv.forward(&h)?.relu()?;
+            h = conv.forward_leaky(&h, 0.)?;
             if (k + 1) % 2 == 0 {
                 skips.push(h.clone()); // s_2, s_4, …, s_14
             }

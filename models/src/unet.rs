@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::ops::PadMode;
 use crate::{
     init::he_normal,
-    ops::{leaky_relu, max_pool2x2, pad_bottom_right, round_up, upsample_nearest2x},
+    ops::{max_pool2x2, pad_bottom_right, round_up, upsample_nearest2x},
 };
 
 /// Negative slope of the LeakyReLU after every convolution but the last.
@@ -54,6 +54,14 @@ impl Conv3x3 {
     /// The same layer with weights cut from the autograd graph (for inference).
     pub fn detached(&self) -> Self {
         Self { weight: self.weight.detach(), bias: self.bias.detach() }
+    }
+}
+
+impl Conv3x3 {
+    /// `leaky_relu(W ⋆ x + b, slope)` in one fused op where the CPU kernels run
+    /// ([`crate::conv_act`]).
+    pub fn forward_leaky(&self, x: &Tensor, slope: f64) -> Result<Tensor> {
+        crate::conv_act::conv3x3_leaky(x, &self.weight, &self.bias, slope)
     }
 }
 
@@ -181,7 +189,7 @@ impl UNet {
     /// The network on an input already padded to multiples of 32.
     fn forward_padded(&self, x: &Tensor) -> Result<Tensor> {
         let c = &self.convs;
-        let conv_lr = |i: usize, t: &Tensor| leaky_relu(&c[i].forward(t)?, LEAKY_SLOPE);
+        let conv_lr = |i: usize, t: &Tensor| c[i].forward_leaky(t, LEAKY_SLOPE);
         let mut n = conv_lr(0, x)?;
         n = conv_lr(1, &n)?;
         let pool1 = max_pool2x2(&n)?;
