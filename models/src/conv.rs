@@ -18,7 +18,10 @@
 //! ```
 //! with `L = H·(W+2)`, `off_k = kh·(W+2) + kw` and `off'_k = (2−kh)·(W+2) + (2−kw)` (the
 //! input gradient is a convolution of the padded output gradient with the flipped kernel).
-//! On other devices [`conv3x3`] uses candle's `conv2d` + `broadcast_add`.
+//! For f32 on x86-64 CPUs with AVX2 + FMA the same grid formulation runs on the register-tile
+//! kernels of `conv_simd` instead of the GEMMs (module `fast`); [`crate::conv_act`] fuses
+//! the LeakyReLU that follows. On other devices [`conv3x3`] uses candle's `conv2d` +
+//! `broadcast_add`.
 
 use candle_core::{
     bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,

@@ -3,8 +3,8 @@
 //! checkpoints. Knows nothing of MRI or files beyond its own checkpoints.
 //!
 //! Layout (NCHW everywhere):
-//! - [`ops`], [`conv`]: differentiable 2×2 max-pool, nearest ×2 upsampling, LeakyReLU,
-//!   pad/crop and the 3×3 convolution. candle 0.11.1's own `max_pool2d` /
+//! - [`ops`], [`conv`], [`conv_act`]: differentiable 2×2 max-pool, nearest ×2 upsampling,
+//!   LeakyReLU, pad/crop, the 3×3 convolution and the convolution fused with its LeakyReLU. candle 0.11.1's own `max_pool2d` /
 //!   `upsample_nearest2d` have wrong backward passes and its CPU conv2d backward is very
 //!   slow, so these are rebuilt: fused CPU kernels with explicit backward passes, and
 //!   compositions of candle ops on other devices (CUDA).
