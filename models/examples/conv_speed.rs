@@ -18,11 +18,13 @@ use candle_core::{DType, Device, Tensor, Var};
 use models::conv::conv3x3;
 
 /// (label, batch, c_in, c_out, size): the U-Net's 48→48 layer at full and half resolution,
-/// a decoder layer (144→96) and the first layer (3→48).
-const SHAPES: [(&str, usize, usize, usize, usize); 4] = [
+/// the decoder layers at 64² (144→96) and 128² (99→64, 64→32), and the first layer (3→48).
+const SHAPES: [(&str, usize, usize, usize, usize); 6] = [
     ("48->48 @ 4x256^2", 4, 48, 48, 256),
     ("48->48 @ 4x64^2", 4, 48, 48, 64),
     ("144->96 @ 4x64^2", 4, 144, 96, 64),
+    ("99->64 @ 4x128^2", 4, 99, 64, 128),
+    ("64->32 @ 4x128^2", 4, 64, 32, 128),
     ("3->48 @ 4x128^2", 4, 3, 48, 128),
 ];
 

@@ -352,7 +352,15 @@ pub(crate) mod fast {
     }
 
     /// The forward `act(W ⋆ x + b)` (see [`Epilogue`]).
-    pub(crate) fn forward(x: &[f32], w: &[f32], b: &[f32], ci: usize, co: usize, g: Geom, leaky: Option<f32>) -> Vec<f32> {
+    pub(crate) fn forward(
+        x: &[f32],
+        w: &[f32],
+        b: &[f32],
+        ci: usize,
+        co: usize,
+        g: Geom,
+        leaky: Option<f32>,
+    ) -> Vec<f32> {
         let (xp, stride) = pad_batch(x, ci, g);
         let packed = simd::pack_weights(w, co, ci, false);
         conv_padded(&xp, stride, ci, &packed, Epilogue { bias: Some(b), leaky }, co, g)
@@ -360,7 +368,14 @@ pub(crate) mod fast {
 
     /// Input gradient from the zero-padded output gradient (`co` planes per image, one image
     /// every `stride`): the convolution with the flipped, transposed kernel.
-    pub(crate) fn input_grad_padded(gp: &[f32], stride: usize, w: &[f32], ci: usize, co: usize, g: Geom) -> Vec<f32> {
+    pub(crate) fn input_grad_padded(
+        gp: &[f32],
+        stride: usize,
+        w: &[f32],
+        ci: usize,
+        co: usize,
+        g: Geom,
+    ) -> Vec<f32> {
         conv_padded(gp, stride, co, &simd::pack_weights(w, co, ci, true), Epilogue::default(), ci, g)
     }
 

@@ -158,8 +158,9 @@ mod cpu {
             let (n, co, h, wd) = gy.dims4()?;
             let ci = x.dim(1)?;
             let (g, dev) = (Geom { n, h, w: wd }, gy.device().clone());
-            let (gp, db) =
-                with_f32(&gy, "gradient", |gv| with_f32(y, "output", |yv| Ok(act_grad_padded(gv, yv, co, g, self.0))))?;
+            let (gp, db) = with_f32(&gy, "gradient", |gv| {
+                with_f32(y, "output", |yv| Ok(act_grad_padded(gv, yv, co, g, self.0)))
+            })?;
             let stride = g.padded_len(co);
             let dx = if need_x {
                 let v = with_f32(w, "weight", |wv| Ok(fast::input_grad_padded(&gp, stride, wv, ci, co, g)))?;

@@ -12,7 +12,11 @@ use rayon::prelude::*;
 /// A new buffer of `planes` blocks of `len` elements, block `p` filled by `fill(p, block)`,
 /// blocks in parallel (groups of at least 64 Ki elements per task, so small tensors stay on
 /// one thread). Every kernel here is one memory-bound pass; on two cores this halves it.
-pub(crate) fn par_planes<T: WithDType>(planes: usize, len: usize, fill: impl Fn(usize, &mut [T]) + Sync) -> Vec<T> {
+pub(crate) fn par_planes<T: WithDType>(
+    planes: usize,
+    len: usize,
+    fill: impl Fn(usize, &mut [T]) + Sync,
+) -> Vec<T> {
     let mut out = vec![T::from_f64(0.); planes * len];
     if len > 0 {
         let min = (65536 / len).max(1);
@@ -160,7 +164,12 @@ fn pool_grad<T: WithDType>(g: &[T], x: &[T], planes: usize, h: usize, w: usize) 
         let x = &x[p * h * w..][..h * w];
         for i in 0..ho {
             for j in 0..wo {
-                let idx = [2 * i * w + 2 * j, 2 * i * w + 2 * j + 1, (2 * i + 1) * w + 2 * j, (2 * i + 1) * w + 2 * j + 1];
+                let idx = [
+                    2 * i * w + 2 * j,
+                    2 * i * w + 2 * j + 1,
+                    (2 * i + 1) * w + 2 * j,
+                    (2 * i + 1) * w + 2 * j + 1,
+                ];
                 let m = idx.iter().map(|&k| x[k]).fold(x[idx[0]], max);
                 let ties = idx.iter().filter(|&&k| x[k] == m).count();
                 let share = g[(p * ho + i) * wo + j] / T::from_f64(ties as f64);

@@ -46,7 +46,8 @@ fn run(
     b: &Tensor,
     r: &Tensor,
 ) -> [Tensor; 4] {
-    let (x, w, b) = (Var::from_tensor(x).unwrap(), Var::from_tensor(w).unwrap(), Var::from_tensor(b).unwrap());
+    let (x, w, b) =
+        (Var::from_tensor(x).unwrap(), Var::from_tensor(w).unwrap(), Var::from_tensor(b).unwrap());
     let y = layer(x.as_tensor(), w.as_tensor(), b.as_tensor());
     let g = y.mul(r).unwrap().sum_all().unwrap().backward().unwrap();
     let grad = |v: &Var| g.get(v.as_tensor()).expect("gradient").clone();
@@ -55,14 +56,17 @@ fn run(
 
 fn check(n: usize, ci: usize, co: usize, h: usize, w: usize, slope: f64) {
     let case = format!("{n}x{ci}->{co} at {h}x{w}, slope {slope}");
-    let (x, k, b, r) = (randn(&[n, ci, h, w], 11), randn(&[co, ci, 3, 3], 12), randn(&[co], 13), randn(&[n, co, h, w], 14));
+    let (x, k, b, r) =
+        (randn(&[n, ci, h, w], 11), randn(&[co, ci, 3, 3], 12), randn(&[co], 13), randn(&[n, co, h, w], 14));
     let f32t = |t: &Tensor| t.to_dtype(DType::F32).unwrap();
-    let fused = run(|x, w, b| conv3x3_leaky(x, w, b, slope).unwrap(), &f32t(&x), &f32t(&k), &f32t(&b), &f32t(&r));
+    let fused =
+        run(|x, w, b| conv3x3_leaky(x, w, b, slope).unwrap(), &f32t(&x), &f32t(&k), &f32t(&b), &f32t(&r));
 
     // Independent reference: candle's conv2d and autograd in f64.
     let reference = run(
         |x, w, b| {
-            let u = x.conv2d(w, 1, 1, 1, 1).unwrap().broadcast_add(&b.reshape((1, co, 1, 1)).unwrap()).unwrap();
+            let u =
+                x.conv2d(w, 1, 1, 1, 1).unwrap().broadcast_add(&b.reshape((1, co, 1, 1)).unwrap()).unwrap();
             u.affine(slope, 0.).unwrap().add(&u.relu().unwrap().affine(1. - slope, 0.).unwrap()).unwrap()
         },
         &x,

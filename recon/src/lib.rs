@@ -4,8 +4,8 @@
 //! ([`io`]), metrics ([`metrics`]), and the reconstruction, simulation and evaluation
 //! pipelines that the `recon` binary calls.
 
-pub mod denoise;
 pub mod batch;
+pub mod denoise;
 pub mod error;
 pub mod evaluate;
 pub mod info;

@@ -1,7 +1,7 @@
 //! One module per subcommand: arguments (clap) and a `run` that calls the library.
 
-pub mod denoise;
 pub mod batch;
+pub mod denoise;
 pub mod eval;
 pub mod info;
 pub mod mask;
