@@ -1,36 +1,14 @@
 //! The f32 3×3 convolution (on x86-64 with AVX2: the register-tile kernels of
 //! `conv_simd`) against the same convolution computed in f64 by candle's own `conv2d` and
 //! its backward, over shapes that exercise every remainder: output channels not a multiple
-//! of the 4-channel tile, widths shorter and longer than the 24-position tile, one-pixel
+//! of the 6- and 4-channel tiles, widths shorter and longer than the 16-position tile, one-pixel
 //! images, several images, and bands (large planes split across threads).
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Tensor, Var};
+use common::{randn, rel_err, to_vec};
 use models::conv::conv3x3;
 
-fn randn(shape: &[usize], seed: u64) -> Tensor {
-    // A fixed, seeded sequence (candle's own RNG is not seedable on the CPU).
-    let n: usize = shape.iter().product();
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let v: Vec<f64> = (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2. - 1.
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
-
-fn to_vec(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
-}
-
-/// max |a − b| / max |b|.
-fn rel_err(a: &Tensor, b: &Tensor) -> f64 {
-    let (a, b) = (to_vec(a), to_vec(b));
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-30);
-    a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0., f64::max) / scale
-}
+mod common;
 
 /// Forward and all three gradients of `Σ r ⊙ conv3x3(x, w, b)` in f32 (ours) against f64
 /// (candle's conv2d + its autograd).

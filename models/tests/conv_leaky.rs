@@ -8,35 +8,13 @@
 //! Width 1 and wider images take the two weight-gradient layouts of the fused backward
 //! (padded planes read as the grid, or a copy); slope 0 is RED30's ReLU.
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Tensor, Var};
+use common::{randn, rel_err, to_vec};
 use models::conv::conv3x3;
 use models::conv_act::conv3x3_leaky;
 use models::ops::leaky_relu;
 
-fn randn(shape: &[usize], seed: u64) -> Tensor {
-    // A fixed, seeded sequence in [−1, 1) (candle's own RNG is not seedable on the CPU).
-    let n: usize = shape.iter().product();
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let v: Vec<f64> = (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2. - 1.
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
-
-fn to_vec(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
-}
-
-/// max |a − b| / max |b|.
-fn rel_err(a: &Tensor, b: &Tensor) -> f64 {
-    let (a, b) = (to_vec(a), to_vec(b));
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-30);
-    a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0., f64::max) / scale
-}
+mod common;
 
 /// Output and gradients (x, w, b) of `Σ r ⊙ layer(x, w, b)`.
 fn run(

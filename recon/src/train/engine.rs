@@ -30,6 +30,7 @@ use models::{
 use ndarray::{Array2, Array3, Axis};
 use serde_json::json;
 
+pub use super::log::{fmt_row, log_path, old_rows, LogRow, HEADER};
 use super::{
     corruption::{Corruption, Mode, MriUndersampling, Pair, Targets},
     dataset::{epoch_permutation, SliceDataset},
@@ -147,17 +148,6 @@ impl TrainConfig {
         })
         .to_string()
     }
-}
-
-/// One CSV row: mean training loss since the previous row, lr, validation PSNRs (dB).
-#[derive(Clone, Debug, PartialEq)]
-pub struct LogRow {
-    pub step: u64,
-    pub loss: f64,
-    pub lr: f64,
-    pub val_psnr: Option<f64>,
-    pub val_psnr_input: Option<f64>,
-    pub seconds: f64,
 }
 
 /// What [`train`] did.
@@ -358,38 +348,6 @@ pub fn validate(
     }
     let n = pairs.len().max(1) as f64;
     Ok((sum_net / n, sum_in / n))
-}
-
-/// The CSV log path next to `out`.
-pub fn log_path(out: &Path) -> PathBuf {
-    out.with_extension("csv")
-}
-
-/// Header of the CSV training log (shared with the denoising pipeline, `crate::denoise`).
-pub const HEADER: &str = "step,loss,lr,val_psnr,val_psnr_input,seconds";
-
-/// One CSV line of the training log.
-pub fn fmt_row(r: &LogRow) -> String {
-    let o = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
-    format!(
-        "{},{:.6e},{:.6e},{},{},{:.2}",
-        r.step,
-        r.loss,
-        r.lr,
-        o(r.val_psnr),
-        o(r.val_psnr_input),
-        r.seconds
-    )
-}
-
-/// Rows of an existing log with step ≤ `upto` (kept on resume).
-pub fn old_rows(path: &Path, upto: u64) -> Vec<String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .skip(1)
-        .filter(|l| l.split(',').next().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s <= upto))
-        .map(str::to_string)
-        .collect()
 }
 
 /// Trains a 1→1 U-Net on magnitude slices with the N2N MRI recipe; see the module

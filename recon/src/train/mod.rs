@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod dc;
 pub mod engine;
 pub mod infer;
+pub mod log;
 pub mod plot;
 
 pub use corruption::{Corruption, Mode, MriUndersampling, Pair, Targets};

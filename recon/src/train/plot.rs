@@ -16,7 +16,7 @@ use std::{
 
 use ndarray::Array3;
 
-use super::engine::LogRow;
+use super::log::LogRow;
 use crate::{progress::Progress, ReconError, Result};
 
 /// Default plot size.
