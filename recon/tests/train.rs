@@ -168,8 +168,8 @@ fn tiny_config(out: PathBuf) -> TrainConfig {
     cfg.batch = 2;
     cfg.crop = 64;
     cfg.width = 8;
-    cfg.val_every = 3;
-    cfg.checkpoint_every = 3;
+    cfg.run.val_every = 3;
+    cfg.run.checkpoint_every = 3;
     cfg.val_slices = 3;
     cfg.max_train_slices = Some(12);
     cfg.max_shift = 16;
@@ -203,16 +203,16 @@ fn same_seed_same_weights_and_resume_is_exact() {
 
     let b = tiny_config(dir.join("b.safetensors"));
     train(&b, &NoProgress).unwrap();
-    assert!(weights(&a.out) == weights(&b.out), "same seed gave different weights");
+    assert!(weights(&a.run.out) == weights(&b.run.out), "same seed gave different weights");
 
     let mut c = tiny_config(dir.join("c.safetensors"));
-    c.stop_after = Some(3);
+    c.run.stop_after = Some(3);
     assert_eq!(train(&c, &NoProgress).unwrap().steps, 3);
-    c.stop_after = None;
-    c.resume = true;
+    c.run.stop_after = None;
+    c.run.resume = true;
     let rep = train(&c, &NoProgress).unwrap();
     assert_eq!(rep.start_step, 3);
-    assert!(weights(&a.out) == weights(&c.out), "resumed run differs from uninterrupted run");
+    assert!(weights(&a.run.out) == weights(&c.run.out), "resumed run differs from uninterrupted run");
     assert_eq!(std::fs::read_to_string(&rep.log).unwrap().lines().count(), 3);
 
     // The trained model reconstructs a slice; the result is data-consistent.
@@ -256,8 +256,8 @@ fn real_training_colin27() {
     cfg.crop = env("N2N_CROP", 127) as usize;
     cfg.batch = env("N2N_BATCH", 4) as usize;
     cfg.max_shift = cfg.crop / 4;
-    cfg.val_every = env("N2N_VAL_EVERY", 50);
-    cfg.checkpoint_every = cfg.val_every;
+    cfg.run.val_every = env("N2N_VAL_EVERY", 50);
+    cfg.run.checkpoint_every = cfg.run.val_every;
     cfg.val_slices = env("N2N_VAL_SLICES", 32) as usize;
     let t = std::time::Instant::now();
     let rep = train(&cfg, &Print).unwrap();

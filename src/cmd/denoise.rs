@@ -101,27 +101,11 @@ pub struct TrainArgs {
     pub lr: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Validate and log every N steps.
-    #[arg(long, default_value_t = 100)]
-    pub val_every: u64,
-    /// Checkpoint every N steps.
-    #[arg(long, default_value_t = 100)]
-    pub checkpoint_every: u64,
     /// Validation photos are centre-cropped to this size (0: whole photos).
     #[arg(long, default_value_t = 256)]
     pub val_crop: usize,
-    /// Stop after this step (checkpointed); continue later with --resume.
-    #[arg(long)]
-    pub stop_after: Option<u64>,
-    /// Continue an interrupted run from its checkpoint (same seed and settings).
-    #[arg(long)]
-    pub resume: bool,
-    /// Model / checkpoint file (.safetensors); the CSV log and plot are written beside it.
-    #[arg(long, short)]
-    pub out: PathBuf,
-    /// Also write the final weights alone in f16 here (a small model to ship or share).
-    #[arg(long)]
-    pub export: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: super::RunArgs,
 }
 
 #[derive(ClapArgs, Debug)]
@@ -216,13 +200,9 @@ fn train(a: TrainArgs) -> recon::Result<()> {
         crop: a.crop,
         lr_max: a.lr,
         seed: a.seed,
-        val_every: a.val_every,
-        checkpoint_every: a.checkpoint_every,
         val_crop: a.val_crop,
-        resume: a.resume,
-        stop_after: a.stop_after,
-        export: a.export,
-        ..DenoiseConfig::new(data, a.out, noise)
+        run: a.run.into(),
+        ..DenoiseConfig::new(data, PathBuf::new(), noise)
     };
     let r = recon::denoise::train(&cfg, &Bar::new(false))?;
     println!(

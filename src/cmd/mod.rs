@@ -10,6 +10,43 @@ pub mod simulate;
 pub mod train;
 
 use clap::Args as ClapArgs;
+use std::path::PathBuf;
+
+/// The run-control options shared by `recon train` and `recon denoise train`.
+#[derive(ClapArgs, Debug)]
+pub struct RunArgs {
+    /// Validate and log every N steps.
+    #[arg(long, default_value_t = 100)]
+    pub val_every: u64,
+    /// Checkpoint every N steps.
+    #[arg(long, default_value_t = 100)]
+    pub checkpoint_every: u64,
+    /// Stop after this step (checkpointed); continue later with --resume.
+    #[arg(long)]
+    pub stop_after: Option<u64>,
+    /// Continue an interrupted run from its checkpoint (same seed and settings).
+    #[arg(long)]
+    pub resume: bool,
+    /// Model / checkpoint file (.safetensors); the CSV log and plot are written beside it.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Also write the final weights alone in f16 here (a small model to ship or share).
+    #[arg(long)]
+    pub export: Option<PathBuf>,
+}
+
+impl From<RunArgs> for recon::train::RunControl {
+    fn from(a: RunArgs) -> Self {
+        Self {
+            out: a.out,
+            val_every: a.val_every,
+            checkpoint_every: a.checkpoint_every,
+            resume: a.resume,
+            stop_after: a.stop_after,
+            export: a.export,
+        }
+    }
+}
 
 /// The sampling-mask options shared by `recon` and `recon mask`.
 #[derive(ClapArgs, Debug, Clone)]

@@ -69,30 +69,14 @@ pub struct Args {
     pub lr: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Validate and log every N steps.
-    #[arg(long, default_value_t = 100)]
-    pub val_every: u64,
-    /// Checkpoint every N steps.
-    #[arg(long, default_value_t = 100)]
-    pub checkpoint_every: u64,
     /// Validation slices (evenly spaced, fixed masks).
     #[arg(long, default_value_t = 32)]
     pub val_slices: usize,
     /// Use at most this many training slices.
     #[arg(long)]
     pub max_train_slices: Option<usize>,
-    /// Stop after this step (checkpointed); continue later with --resume.
-    #[arg(long)]
-    pub stop_after: Option<u64>,
-    /// Continue an interrupted run from its checkpoint (same seed and settings).
-    #[arg(long)]
-    pub resume: bool,
-    /// Model / checkpoint file (.safetensors); the CSV log is written beside it.
-    #[arg(long, short)]
-    pub out: PathBuf,
-    /// Also write the final weights alone in f16 here (a small model to ship or share).
-    #[arg(long)]
-    pub export: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: super::RunArgs,
 }
 
 pub fn run(a: Args) -> recon::Result<()> {
@@ -134,7 +118,6 @@ pub fn run(a: Args) -> recon::Result<()> {
         mode,
         compensate_input: !a.uncompensated_input,
         max_shift: a.max_shift,
-        export: a.export,
         loss: a.loss,
         steps: a.steps,
         batch: a.batch,
@@ -142,13 +125,10 @@ pub fn run(a: Args) -> recon::Result<()> {
         width: a.width,
         lr_max: a.lr,
         seed: a.seed,
-        val_every: a.val_every,
-        checkpoint_every: a.checkpoint_every,
         val_slices: a.val_slices,
         max_train_slices: a.max_train_slices,
-        stop_after: a.stop_after,
-        resume: a.resume,
-        ..TrainConfig::new(a.data, a.val, a.out)
+        run: a.run.into(),
+        ..TrainConfig::new(a.data, a.val, PathBuf::new())
     };
     let r = train(&cfg, &Bar::new(false))?;
     println!(

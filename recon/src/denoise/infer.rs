@@ -131,17 +131,6 @@ pub fn pad_reflect(x: &Array3<f32>, h: usize, w: usize) -> Array3<f32> {
     if (h0, w0) == (h, w) {
         return x.clone();
     }
-    let idx = |i: usize, n: usize| -> usize {
-        if n == 1 {
-            return 0;
-        }
-        let period = 2 * (n - 1);
-        let m = i % period;
-        if m < n {
-            m
-        } else {
-            period - m
-        }
-    };
+    let idx = models::ops::reflect_index;
     Array3::from_shape_fn((c, h, w), |(k, i, j)| x[[k, idx(i, h0), idx(j, w0)]])
 }

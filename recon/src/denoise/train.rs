@@ -34,7 +34,7 @@ use crate::{
     metrics::psnr_u8,
     progress::Progress,
     train::{
-        engine::{run_loop, to_batch, LoopConfig, TrainReport},
+        engine::{run_loop, to_batch, LoopConfig, RunControl, TrainReport},
         epoch_permutation, Targets,
     },
     ReconError, Result,
@@ -49,7 +49,8 @@ pub struct DenoiseConfig {
     pub pairs: Option<PathBuf>,
     /// Held-back clean photos for validation (empty: none).
     pub val: Vec<PathBuf>,
-    pub out: PathBuf,
+    /// Output, validation / checkpoint cadence, stop, resume and export.
+    pub run: RunControl,
     /// Training corruption (strength range).
     pub noise: NoiseSpec,
     /// Validation corruption (a fixed strength: the paper's test strength by default).
@@ -68,13 +69,8 @@ pub struct DenoiseConfig {
     pub crop: usize,
     pub lr_max: f64,
     pub seed: u64,
-    pub val_every: u64,
-    pub checkpoint_every: u64,
     /// Validation photos are centre-cropped to this size (0: whole photos).
     pub val_crop: usize,
-    pub resume: bool,
-    pub stop_after: Option<u64>,
-    pub export: Option<PathBuf>,
 }
 
 impl DenoiseConfig {
@@ -86,7 +82,7 @@ impl DenoiseConfig {
             data,
             pairs: None,
             val: Vec::new(),
-            out,
+            run: RunControl::new(out, 100, 100),
             val_noise: noise.fixed(kind.test_strength()),
             noise,
             targets: Targets::Noisy,
@@ -99,12 +95,7 @@ impl DenoiseConfig {
             crop: 256,
             lr_max: 3e-4,
             seed: 0,
-            val_every: 100,
-            checkpoint_every: 100,
             val_crop: 256,
-            resume: false,
-            stop_after: None,
-            export: None,
         }
     }
 
@@ -222,7 +213,7 @@ fn cerr(e: candle_core::Error) -> ReconError {
     ReconError::Invalid(format!("candle: {e}"))
 }
 
-/// Trains a denoiser; see the module documentation. Writes the checkpoint to `cfg.out`, the
+/// Trains a denoiser; see the module documentation. Writes the checkpoint to `cfg.run.out`, the
 /// CSV log beside it ([`crate::train::log_path`]) and the plot, through the MRI engine's [`run_loop`].
 pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport> {
     if cfg.batch == 0 || cfg.steps == 0 || cfg.crop == 0 {
@@ -256,7 +247,7 @@ pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport
         }
         validation_set(&photos, &cfg.val_noise, cfg.seed)
     };
-    if let Some(dir) = cfg.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = cfg.run.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| ReconError::io(dir, e))?;
     }
     let device = models::best_device();
@@ -266,14 +257,9 @@ pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport
     meta.config = cfg.to_json();
 
     let lc = LoopConfig {
-        out: &cfg.out,
+        run: &cfg.run,
         seed: cfg.seed,
         steps: cfg.steps,
-        stop_after: cfg.stop_after,
-        resume: cfg.resume,
-        val_every: cfg.val_every,
-        checkpoint_every: cfg.checkpoint_every,
-        export: cfg.export.as_deref(),
         schedule: Schedule::n2n_images(cfg.steps, cfg.lr_max, 0.3),
     };
     let step_loss = |net: &Network, step: u64| -> Result<Tensor> {
@@ -304,7 +290,7 @@ pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport
         val_psnr: r.val.map(|v| v.0),
         val_psnr_input: r.val.map(|v| v.1),
         rows: r.rows,
-        checkpoint: cfg.out.clone(),
+        checkpoint: cfg.run.out.clone(),
         log: r.log,
         plot: r.plot,
     })

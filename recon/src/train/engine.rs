@@ -15,12 +15,7 @@
 //! [`run_loop`], generic over how a step's loss is made: the photo-denoising pipeline
 //! (`crate::denoise::train`) runs on it too.
 
-use std::{
-    collections::BTreeMap,
-    fmt::Display,
-    path::{Path, PathBuf},
-    time::Instant,
-};
+use std::{collections::BTreeMap, fmt::Display, path::PathBuf, time::Instant};
 
 use kspace::{mask::MaskParams, rng::MaskRng, C32};
 use models::{
@@ -45,8 +40,8 @@ pub struct TrainConfig {
     pub data: Vec<PathBuf>,
     /// Validation volumes (NIfTI); empty: no validation.
     pub val: Vec<PathBuf>,
-    /// Checkpoint / model path (`.safetensors`); the CSV log goes next to it (`.csv`).
-    pub out: PathBuf,
+    /// Output, validation / checkpoint cadence, stop, resume and export.
+    pub run: RunControl,
     /// Mask family name (`kspace::mask::from_name`), "n2n" in the paper.
     pub mask: String,
     /// Mask settings (non-empty); each training pair draws one uniformly (fastMRI's
@@ -67,24 +62,42 @@ pub struct TrainConfig {
     pub width: usize,
     pub lr_max: f64,
     pub seed: u64,
-    /// Validate (and log a CSV row) every this many steps, and at the end. 0: only at the end.
-    pub val_every: u64,
-    /// Save a checkpoint every this many steps, and at the end. 0: only at the end.
-    pub checkpoint_every: u64,
     /// Number of validation slices (evenly spaced over the validation set).
     pub val_slices: usize,
-    /// Continue from the checkpoint at `out` (its seed must match). Exact only with the
-    /// same `steps`, `batch`, data and mask settings: the schedule and data stream depend on them.
-    pub resume: bool,
     /// Use only this many (evenly spaced) training slices.
     pub max_train_slices: Option<usize>,
     /// Shift augmentation: circular shift up to ± this many pixels per axis (64 in the paper).
     pub max_shift: usize,
+}
+
+/// Where a training run writes and when it validates, checkpoints, stops and exports: the
+/// part of the configuration [`run_loop`] reads, shared by `recon train` and
+/// `recon denoise train`.
+#[derive(Clone, Debug)]
+pub struct RunControl {
+    /// Checkpoint / model path (`.safetensors`); the CSV log ([`log_path`]) and plot go
+    /// beside it.
+    pub out: PathBuf,
+    /// Validate (and log a CSV row) every this many steps, and at the end. 0: only at the end.
+    pub val_every: u64,
+    /// Save a checkpoint every this many steps, and at the end. 0: only at the end.
+    pub checkpoint_every: u64,
+    /// Continue from the checkpoint at `out` (its seed must match). Exact only with the
+    /// same steps, batch, data and corruption settings: the schedule and data stream depend
+    /// on them.
+    pub resume: bool,
     /// Stop (validating and saving a checkpoint) after this step although the schedule runs
-    /// to `steps`: for time-limited jobs, continued later with `resume`.
+    /// to its end: for time-limited jobs, continued later with `resume`.
     pub stop_after: Option<u64>,
     /// Also write the final weights alone, in f16, here (a small model to ship).
     pub export: Option<PathBuf>,
+}
+
+impl RunControl {
+    /// A fresh run writing to `out` with these cadences; no stop, resume or export.
+    pub fn new(out: PathBuf, val_every: u64, checkpoint_every: u64) -> Self {
+        Self { out, val_every, checkpoint_every, resume: false, stop_after: None, export: None }
+    }
 }
 
 impl TrainConfig {
@@ -94,7 +107,7 @@ impl TrainConfig {
         Self {
             data,
             val,
-            out,
+            run: RunControl::new(out, 500, 1000),
             mask: "n2n".into(),
             params: vec![MaskParams { p_edge: Some(0.025), ..MaskParams::default() }],
             mode: Mode::Magnitude,
@@ -107,14 +120,9 @@ impl TrainConfig {
             width: 48,
             lr_max: 1e-3,
             seed: 0,
-            val_every: 500,
-            checkpoint_every: 1000,
             val_slices: 100,
-            resume: false,
             max_train_slices: None,
             max_shift: 64,
-            stop_after: None,
-            export: None,
         }
     }
 
@@ -385,14 +393,9 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
     meta.config = cfg.to_json();
 
     let lc = LoopConfig {
-        out: &cfg.out,
+        run: &cfg.run,
         seed: cfg.seed,
         steps: cfg.steps,
-        stop_after: cfg.stop_after,
-        resume: cfg.resume,
-        val_every: cfg.val_every,
-        checkpoint_every: cfg.checkpoint_every,
-        export: cfg.export.as_deref(),
         schedule: schedule(cfg.steps, cfg.lr_max),
     };
     let step_loss = |net: &Network, step: u64| -> Result<Tensor> {
@@ -417,7 +420,7 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
         val_psnr: r.val.map(|v| v.0),
         val_psnr_input: r.val.map(|v| v.1),
         rows: r.rows,
-        checkpoint: cfg.out.clone(),
+        checkpoint: cfg.run.out.clone(),
         log: r.log,
         plot: r.plot,
     })
@@ -427,17 +430,12 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
 /// schedule, and when to validate, checkpoint, stop and export.
 #[derive(Clone, Debug)]
 pub struct LoopConfig<'a> {
-    /// Checkpoint path; the CSV log ([`log_path`]) and plot go beside it.
-    pub out: &'a Path,
+    /// Output, cadences, stop, resume and export.
+    pub run: &'a RunControl,
     /// Seed of the weight initialisation; a checkpoint resumes only with the same seed.
     pub seed: u64,
     /// Steps of the schedule.
     pub steps: u64,
-    pub stop_after: Option<u64>,
-    pub resume: bool,
-    pub val_every: u64,
-    pub checkpoint_every: u64,
-    pub export: Option<&'a Path>,
     pub schedule: Schedule,
 }
 
@@ -473,25 +471,29 @@ pub fn run_loop(
 ) -> Result<LoopReport> {
     let device = models::best_device();
     let arch = &meta.arch;
-    let (varmap, net, mut adam, start) = if lc.resume {
-        let ck = load_checkpoint(lc.out, &device).map_err(|e| err("resume")(&e))?;
+    let (varmap, net, mut adam, start) = if lc.run.resume {
+        let ck = load_checkpoint(&lc.run.out, &device).map_err(|e| err("resume")(&e))?;
         if &ck.meta.arch != arch {
-            return Err(ReconError::format(lc.out, "checkpoint architecture differs from the config"));
+            return Err(ReconError::format(&lc.run.out, "checkpoint architecture differs from the config"));
         }
         let old: serde_json::Value = serde_json::from_str(&ck.meta.config).unwrap_or_default();
         if old["seed"].as_u64() != Some(lc.seed) {
-            return Err(ReconError::format(lc.out, format!("checkpoint seed {} ≠ {}", old["seed"], lc.seed)));
+            return Err(ReconError::format(
+                &lc.run.out,
+                format!("checkpoint seed {} ≠ {}", old["seed"], lc.seed),
+            ));
         }
         let new: serde_json::Value = serde_json::from_str(&meta.config).unwrap_or_default();
         if old["task"] != new["task"] {
             return Err(ReconError::format(
-                lc.out,
+                &lc.run.out,
                 format!("checkpoint is for task {}, not {}", old["task"], new["task"]),
             ));
         }
         let mut adam = Adam::new(&ck.varmap, AdamConfig::default()).map_err(cerr)?;
-        let st =
-            ck.optimiser.ok_or_else(|| ReconError::format(lc.out, "checkpoint has no optimiser state"))?;
+        let st = ck
+            .optimiser
+            .ok_or_else(|| ReconError::format(&lc.run.out, "checkpoint has no optimiser state"))?;
         adam.set_state(&st).map_err(cerr)?;
         (ck.varmap, ck.net, adam, ck.meta.step)
     } else {
@@ -501,8 +503,8 @@ pub fn run_loop(
         (varmap, net, adam, 0)
     };
     let sched = &lc.schedule;
-    let log = log_path(lc.out);
-    let kept = if lc.resume { old_rows(&log, start) } else { Vec::new() };
+    let log = log_path(&lc.run.out);
+    let kept = if lc.run.resume { old_rows(&log, start) } else { Vec::new() };
     let t_offset = kept.last().and_then(|l| l.rsplit(',').next()?.parse::<f64>().ok()).unwrap_or(0.0);
     let mut csv_text = format!("{HEADER}\n");
     for l in &kept {
@@ -514,9 +516,9 @@ pub fn run_loop(
     let save = |step: u64, adam: &Adam| -> Result<()> {
         let mut m = meta.clone();
         m.step = step;
-        save_checkpoint(lc.out, &varmap, &m, Some(&adam.state())).map_err(|e| err("checkpoint")(&e))
+        save_checkpoint(&lc.run.out, &varmap, &m, Some(&adam.state())).map_err(|e| err("checkpoint")(&e))
     };
-    let end = lc.stop_after.map_or(lc.steps, |s| s.min(lc.steps));
+    let end = lc.run.stop_after.map_or(lc.steps, |s| s.min(lc.steps));
     progress.start("steps", end.saturating_sub(start));
     let t0 = Instant::now();
     let (mut acc, mut acc_n, mut last_loss) = (0.0, 0u64, f64::NAN);
@@ -532,7 +534,7 @@ pub fn run_loop(
         let done = step + 1;
         progress.inc(1);
         let last = done == end;
-        if last || (lc.val_every > 0 && done % lc.val_every == 0) {
+        if last || (lc.run.val_every > 0 && done % lc.run.val_every == 0) {
             last_val = val(&net)?;
             let row = LogRow {
                 step: done,
@@ -550,16 +552,16 @@ pub fn run_loop(
             rows.push(row);
             (acc, acc_n) = (0.0, 0);
         }
-        if last || (lc.checkpoint_every > 0 && done % lc.checkpoint_every == 0) {
+        if last || (lc.run.checkpoint_every > 0 && done % lc.run.checkpoint_every == 0) {
             save(done, &adam)?;
         }
     }
     progress.finish();
-    if let Some(path) = lc.export {
+    if let Some(path) = lc.run.export.as_deref() {
         let mut m = meta.clone();
         m.step = end;
         models::export_model(path, &varmap, &m, DType::F16).map_err(|e| err("export")(&e))?;
     }
-    let plot = super::plot::after_training(lc.out, &log, &rows, progress);
+    let plot = super::plot::after_training(&lc.run.out, &log, &rows, progress);
     Ok(LoopReport { start, end, final_loss: last_loss, val: last_val, rows, log, plot })
 }

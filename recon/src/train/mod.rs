@@ -20,7 +20,7 @@ pub use corruption::{Corruption, Mode, MriUndersampling, Pair, Targets};
 pub use dataset::{epoch_permutation, SliceDataset, SliceId};
 pub use dc::{centred_dft_matrix, DftDc};
 pub use engine::{
-    corruption, log_path, make_batch, schedule, train, validate, BatchTensors, LogRow, TrainConfig,
-    TrainReport,
+    corruption, log_path, make_batch, schedule, train, validate, BatchTensors, LogRow, RunControl,
+    TrainConfig, TrainReport,
 };
 pub use infer::{reconstruct_complex, reconstruct_with_model, ModelMode};
