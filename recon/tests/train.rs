@@ -216,7 +216,7 @@ fn same_seed_same_weights_and_resume_is_exact() {
     assert_eq!(std::fs::read_to_string(&rep.log).unwrap().lines().count(), 3);
 
     // The trained model reconstructs a slice; the result is data-consistent.
-    let (net, meta) = models::load_model(&a.out, &Device::Cpu).unwrap();
+    let (net, meta) = models::load_model(&a.run.out, &Device::Cpu).unwrap();
     let clean = phantom(64).mapv(|v| v + 0.5);
     let f = mask::from_name("n2n", &a.params[0]).unwrap();
     let m = f.sample((64, 64), 4).unwrap();
