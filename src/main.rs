@@ -21,7 +21,15 @@ use std::process::ExitCode;
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Examples:\n  recon --input data/colin27_sim.h5 --mask random --acceleration 4\n  recon mask --mask poisson --shape 256x256 --acceleration 6 --output mask.png\n  recon info data/colin27_sim.h5"
+    after_help = concat!(
+        "Examples:\n  recon --input data/colin27_sim.h5 --mask random --acceleration 4\n",
+        "  recon mask --mask poisson --shape 256x256 --acceleration 6 --output mask.png\n",
+        "  recon info data/colin27_sim.h5\n\n",
+        "Exit codes: 0 success; 1 the work failed (the OS refused a read or write, a model error, ",
+        "failed volumes in a batch); 2 usage error (bad options); 3 bad input data (a file is not ",
+        "what it should be, or exceeds a resource limit). With --json, errors are also printed on ",
+        "stdout as {\"error\": ..., \"kind\": ..., \"exit_code\": ...}."
+    )
 )]
 struct Cli {
     #[command(subcommand)]
@@ -50,7 +58,19 @@ enum Command {
 
 fn main() -> ExitCode {
     let command = Cli::command().mut_subcommand("mask", |c| c.after_long_help(cmd::mask::long_help()));
-    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
+    // `--json` anywhere asks for errors as JSON on stdout too (usage errors included).
+    let json = std::env::args_os().any(|a| a == "--json");
+    let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            if json && e.use_stderr() {
+                let msg = e.to_string();
+                let first = msg.lines().next().unwrap_or_default().trim_start_matches("error: ");
+                output::print_error_json(first, "usage", e.exit_code());
+            }
+            e.exit()
+        }
+    };
     let result = match cli.command {
         Some(Command::Mask(a)) => cmd::mask::run(a),
         Some(Command::Simulate(a)) => cmd::simulate::run(a),
@@ -65,6 +85,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            if json {
+                output::print_error_json(&e.to_string(), e.kind(), e.exit_code());
+            }
             ExitCode::from(e.exit_code() as u8)
         }
     }

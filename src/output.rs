@@ -18,3 +18,9 @@ pub fn metrics_table(rows: &[MethodMetrics]) -> String {
     }
     s
 }
+
+/// An error as one JSON line on stdout (`--json`): `{"error", "kind", "exit_code"}`.
+pub fn print_error_json(message: &str, kind: &str, exit_code: i32) {
+    let v = serde_json::json!({ "error": message, "kind": kind, "exit_code": exit_code });
+    println!("{v}");
+}

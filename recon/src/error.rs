@@ -12,13 +12,25 @@ pub enum ReconError {
     /// NaN, truncated…). `msg` says which, in words a user can act on.
     #[error("{path}: {msg}")]
     Format { path: PathBuf, msg: String },
-    /// A bad request that is not about one file (incompatible options, bad parameter).
+    /// A bad request that is not about one file (incompatible options, bad parameter): a
+    /// usage error.
     #[error("{0}")]
     Invalid(String),
+    /// The request was fine and the input readable, but the work failed (a model error, some
+    /// volumes of a batch failed, an incomplete merge).
+    #[error("{0}")]
+    Failed(String),
     /// A k-space operation refused its inputs.
     #[error(transparent)]
     Kspace(#[from] kspace::KspaceError),
 }
+
+/// Exit code: the work failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code: usage error (bad options).
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code: bad input data.
+pub const EXIT_BAD_INPUT: i32 = 3;
 
 pub type Result<T> = std::result::Result<T, ReconError>;
 
@@ -33,11 +45,27 @@ impl ReconError {
         ReconError::Io { path: path.as_ref().to_path_buf(), source }
     }
 
-    /// Process exit code for the CLI: 2 for unusable input files, 1 for everything else.
+    /// Process exit code for the CLI (documented in the README and `recon --help`):
+    /// - 1: the work failed ([`ReconError::Io`]: the OS refused; [`ReconError::Failed`]);
+    /// - 2: usage error, the request itself is wrong ([`ReconError::Invalid`],
+    ///   [`ReconError::Kspace`]: bad option values or combinations; clap uses 2 too);
+    /// - 3: bad input data, a file is not what it should be or exceeds a resource limit
+    ///   ([`ReconError::Format`]).
     pub fn exit_code(&self) -> i32 {
         match self {
-            ReconError::Format { .. } => 2,
-            _ => 1,
+            ReconError::Io { .. } | ReconError::Failed(_) => EXIT_FAILED,
+            ReconError::Invalid(_) | ReconError::Kspace(_) => EXIT_USAGE,
+            ReconError::Format { .. } => EXIT_BAD_INPUT,
+        }
+    }
+
+    /// A short machine-readable name of the error's kind (`--json` errors).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReconError::Io { .. } => "io",
+            ReconError::Failed(_) => "failed",
+            ReconError::Invalid(_) | ReconError::Kspace(_) => "usage",
+            ReconError::Format { .. } => "bad_input",
         }
     }
 }

@@ -159,7 +159,7 @@ fn merge(m: MergeArgs) -> recon::Result<()> {
         );
     }
     if !report.missing_shards.is_empty() {
-        return Err(recon::ReconError::Invalid(format!(
+        return Err(recon::ReconError::Failed(format!(
             "{}: no manifest for shard(s) {:?} of {}: the merge is incomplete",
             m.output_dir.display(),
             report.missing_shards,
@@ -174,7 +174,7 @@ fn failed_error(failures: &[ManifestEntry], csv: &Path) -> recon::Result<()> {
     if failures.is_empty() {
         return Ok(());
     }
-    Err(recon::ReconError::Invalid(format!(
+    Err(recon::ReconError::Failed(format!(
         "{} volume(s) failed (first: {}); see {}",
         failures.len(),
         failures[0].error.as_deref().unwrap_or("unknown error"),

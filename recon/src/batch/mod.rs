@@ -27,6 +27,7 @@
 pub mod discover;
 pub mod manifest;
 pub mod merge;
+mod previews;
 pub mod run;
 pub mod summary;
 

@@ -35,7 +35,7 @@ pub struct Denoiser {
 }
 
 fn cerr(e: candle_core::Error) -> ReconError {
-    ReconError::Invalid(format!("candle: {e}"))
+    ReconError::Failed(format!("candle: {e}"))
 }
 
 /// The `config` JSON of a model.

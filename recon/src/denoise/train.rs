@@ -210,7 +210,7 @@ pub fn validate(d: &Denoiser, set: &[(Array3<f32>, Array3<f32>)]) -> Result<(f64
 }
 
 fn cerr(e: candle_core::Error) -> ReconError {
-    ReconError::Invalid(format!("candle: {e}"))
+    ReconError::Failed(format!("candle: {e}"))
 }
 
 /// Trains a denoiser; see the module documentation. Writes the checkpoint to `cfg.run.out`, the

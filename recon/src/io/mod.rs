@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod cfl;
 pub mod hdf5;
+pub mod limits;
 pub mod nifti;
 pub mod npy;
 pub mod png;

@@ -181,7 +181,7 @@ fn err(what: &str) -> impl Fn(&dyn Display) -> ReconError + '_ {
 }
 
 fn cerr(e: candle_core::Error) -> ReconError {
-    ReconError::Invalid(format!("candle: {e}"))
+    ReconError::Failed(format!("candle: {e}"))
 }
 
 /// The N2N MRI schedule (ramp-up exp(−5(1−t/10)²) over 10 "epochs", Gaussian ramp-down

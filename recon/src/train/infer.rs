@@ -53,7 +53,7 @@ impl ModelMode {
 }
 
 fn cerr(e: candle_core::Error) -> ReconError {
-    ReconError::Invalid(format!("candle: {e}"))
+    ReconError::Failed(format!("candle: {e}"))
 }
 
 /// Reconstructs one single-coil magnitude-mode slice with a trained 1→1 network.
