@@ -80,7 +80,15 @@ fn an_applied_column_mask_picks_the_cartesian_model_and_models_have_names() {
     let v = json(&recon(&["-i", s(&path), "-o", s(&dir.path().join("a.h5")), "--json"]));
     assert_eq!(v["mask"]["acquired"], true);
     assert!(v["model"].as_str().unwrap().starts_with("default-cartesian"), "{v}");
-    let v = json(&recon(&["-i", s(&path), "--model", "default-n2n", "-o", s(&dir.path().join("b.h5")), "--json"]));
+    let v = json(&recon(&[
+        "-i",
+        s(&path),
+        "--model",
+        "default-n2n",
+        "-o",
+        s(&dir.path().join("b.h5")),
+        "--json",
+    ]));
     assert!(v["model"].as_str().unwrap().starts_with("default-n2n"), "{v}");
 }
 
@@ -89,7 +97,8 @@ fn an_acquired_mask_reports_only_itself() {
     let dir = tempfile::tempdir().unwrap();
     let input = "recon/tests/fixtures/h5/multicoil.h5";
     let args = |out: &str, json: bool| {
-        let mut a = vec!["-i", input, "--mask", "poisson", "--acceleration", "8", "--seed", "5", "--no-model"];
+        let mut a =
+            vec!["-i", input, "--mask", "poisson", "--acceleration", "8", "--seed", "5", "--no-model"];
         a.extend(["-o", out]);
         if json {
             a.push("--json");
@@ -141,7 +150,8 @@ fn a_reference_that_does_not_fit_the_kspace_is_refused() {
 fn huge_values_reconstruct_in_range_or_fail_without_output() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let run = |input: &Path, out: &Path| recon(&["-i", s(input), "--mask", "none", "--no-model", "-o", s(out)]);
+    let run =
+        |input: &Path, out: &Path| recon(&["-i", s(input), "--mask", "none", "--no-model", "-o", s(out)]);
     // |k| ≈ 1e21: the reconstruction is 1e21 × that of the unscaled k-space.
     let (one, big) = (d.join("one.h5"), d.join("big.h5"));
     write_scan(&one, phantom_kspace(1.0), None);

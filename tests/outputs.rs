@@ -112,8 +112,17 @@ fn batch_nifti_previews_keep_the_input_geometry() {
     let vol = permuted_volume();
     nifti::write_volume(inp.join("perm.nii.gz"), &vol).unwrap();
     let r = recon(&[
-        "batch", "--input-dir", s(&inp), "--output-dir", s(&out), "--pattern", "*.nii.gz", "--mask", "none",
-        "--no-model", "--nifti",
+        "batch",
+        "--input-dir",
+        s(&inp),
+        "--output-dir",
+        s(&out),
+        "--pattern",
+        "*.nii.gz",
+        "--mask",
+        "none",
+        "--no-model",
+        "--nifti",
     ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let previews: Vec<_> = std::fs::read_dir(out.join("nifti")).unwrap().map(|e| e.unwrap().path()).collect();
@@ -127,7 +136,7 @@ fn an_output_in_a_missing_folder_is_refused_by_its_own_name() {
     let out = dir.path().join("missing").join("out.h5");
     let r = recon(&["-i", SAMPLE, "--no-model", "-o", s(&out)]);
     let err = fails(&r, 2, &[s(&out), "does not exist"]);
-    assert!(!err.contains(".tmp"), "{err}");
+    assert!(!err.contains(".out.h5."), "the temporary name must not be reported: {err}");
 }
 
 #[cfg(unix)]
@@ -138,7 +147,16 @@ fn default_output_names_keep_non_utf8_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join(OsStr::from_bytes(b"scan\xff.nii"));
     nifti::write_volume(&input, &permuted_volume()).unwrap();
-    let r = recon_in(dir.path(), &[OsStr::new("-i"), input.as_os_str(), OsStr::new("--mask"), OsStr::new("none"), OsStr::new("--no-model")]);
+    let r = recon_in(
+        dir.path(),
+        &[
+            OsStr::new("-i"),
+            input.as_os_str(),
+            OsStr::new("--mask"),
+            OsStr::new("none"),
+            OsStr::new("--no-model"),
+        ],
+    );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(dir.path().join(OsStr::from_bytes(b"scan\xff.recon.h5")).is_file());
 }

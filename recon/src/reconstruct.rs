@@ -160,10 +160,17 @@ pub fn check_output(input: &Path, output: &Path, force: bool) -> Result<()> {
         )));
     }
     let is_cfl = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("cfl"));
-    let companions = if is_cfl { vec![output.to_path_buf(), output.with_extension("hdr")] } else { vec![output.to_path_buf()] };
+    let companions = if is_cfl {
+        vec![output.to_path_buf(), output.with_extension("hdr")]
+    } else {
+        vec![output.to_path_buf()]
+    };
     for p in companions {
         if p.exists() && !force {
-            return Err(ReconError::Invalid(format!("{}: output exists (use --force to overwrite)", p.display())));
+            return Err(ReconError::Invalid(format!(
+                "{}: output exists (use --force to overwrite)",
+                p.display()
+            )));
         }
     }
     check_output_folder(output)
@@ -245,7 +252,8 @@ pub fn reconstruct_with(
             let sl = scan.slice(i)?;
             check_finite(&scan.path, i, &sl.kspace)?;
             // Reconstructed from k-space divided by `scale`, then multiplied back.
-            let zf = zero_filled_slice(&sl.kspace, &mask, req.density_compensate, scan.recon_shape)? * sl.scale;
+            let zf =
+                zero_filled_slice(&sl.kspace, &mask, req.density_compensate, scan.recon_shape)? * sl.scale;
             let net = match &model {
                 Some(m) => Some(m.slice(&sl.kspace, &mask, scan.recon_shape)? * sl.scale),
                 None => None,
@@ -320,7 +328,8 @@ pub fn reconstruct_with(
 /// The acquired mask when the input has one, else a fresh mask of the requested family. A
 /// mask that keeps no sample is refused (a usage error: the options ask for nothing).
 fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskReport)> {
-    let drawn_name = if scan.acquired_mask.is_none() && req.mask != "none" { seed_name(scan, req)? } else { None };
+    let drawn_name =
+        if scan.acquired_mask.is_none() && req.mask != "none" { seed_name(scan, req)? } else { None };
     let (mask, report) = match &scan.acquired_mask {
         Some(m) => {
             let r = scan.nominal_acceleration.unwrap_or_else(|| m.acceleration());

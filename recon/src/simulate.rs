@@ -133,7 +133,12 @@ pub fn simulate(req: &SimulateRequest, progress: &dyn Progress) -> Result<Simula
     check_finite_output(&req.input, "simulated k-space", kspace.iter().flat_map(|v| [v.re, v.im]))?;
     if out_format == OutputFormat::Cfl {
         write_kspace_cfl(&req.output, kspace.view())?;
-        return Ok(SimulateReport { output: req.output.clone(), slices: n, coils: req.coils, kspace_shape: (h, w) });
+        return Ok(SimulateReport {
+            output: req.output.clone(),
+            slices: n,
+            coils: req.coils,
+            kspace_shape: (h, w),
+        });
     }
     let max = reference.iter().cloned().fold(0.0f32, f32::max) as f64;
     let norm = reference.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>().sqrt();

@@ -69,7 +69,8 @@ fn a_nifti_gzip_bomb_is_refused_before_decompressing() {
     let dir = Scratch::new("bomb");
     let p = dir.path().join("bomb.nii.gz");
     // 2048³ float32 = 32 GiB declared; 64 MiB of zeros actually in the stream (~64 KB file).
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&p).unwrap(), flate2::Compression::fast());
+    let mut enc =
+        flate2::write::GzEncoder::new(std::fs::File::create(&p).unwrap(), flate2::Compression::fast());
     enc.write_all(&nifti_header([2048, 2048, 2048])).unwrap();
     let zeros = vec![0u8; 1 << 20];
     for _ in 0..64 {

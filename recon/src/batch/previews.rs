@@ -35,7 +35,8 @@ pub(crate) fn write_previews(outputs: &[PathBuf], input: &Path) -> Result<()> {
                 }
                 _ => None,
             };
-            let g = geometry.filter(|g| g.fits(vol.dim())).unwrap_or_else(|| SliceGeometry::identity(n, h, w));
+            let g =
+                geometry.filter(|g| g.fits(vol.dim())).unwrap_or_else(|| SliceGeometry::identity(n, h, w));
             crate::io::nifti::write_volume(p, &g.volume(&vol)?)?;
         }
     }

@@ -22,14 +22,14 @@
 
 use crate::error::{ReconError, Result};
 mod write;
-pub use write::write_volume;
-use flate2::read::MultiGzDecoder;
 use crate::io::limits::{self, Cap};
+use flate2::read::MultiGzDecoder;
 use ndarray::{Array2, Array3, Axis, ShapeBuilder};
 use nifti::{Endianness, NiftiHeader};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+pub use write::write_volume;
 
 /// NIfTI-1 header size plus the 4-byte extension flag: where voxels start in a `.nii` file.
 const HEADER_BYTES: usize = 352;
@@ -160,12 +160,15 @@ pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
         offset.checked_add(nbytes).ok_or_else(|| bad(format!("invalid vox_offset {}", hdr.vox_offset)))?;
     limits::check_size(path, "NIfTI header and voxels (vox_offset + volume)", &[needed], 1, Cap::Stream)?;
     // At most the declared bytes are read, whatever the file or stream holds after them.
-    let rest = limits::read_capped(path, "NIfTI data", reader.take((needed - bytes.len()) as u64)).map_err(|e| {
-        match e {
-            ReconError::Io { source, .. } if gz => bad(format!("corrupt or truncated gzip stream: {source}")),
-            e => e,
-        }
-    })?;
+    let rest =
+        limits::read_capped(path, "NIfTI data", reader.take((needed - bytes.len()) as u64)).map_err(|e| {
+            match e {
+                ReconError::Io { source, .. } if gz => {
+                    bad(format!("corrupt or truncated gzip stream: {source}"))
+                }
+                e => e,
+            }
+        })?;
     bytes.extend_from_slice(&rest);
     if bytes.len() < needed {
         return Err(bad(format!(
@@ -179,7 +182,8 @@ pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
     let big = hdr.endianness == Endianness::Big;
     let values = decode(&bytes[offset..needed], hdr.datatype, big, slope, inter);
     // A finite stored value that scales to ±∞ is an overflow (a stored ±∞ stays what it is).
-    let stored = |i: usize| decode(&bytes[offset + i * size..offset + (i + 1) * size], hdr.datatype, big, 1.0, 0.0)[0];
+    let stored =
+        |i: usize| decode(&bytes[offset + i * size..offset + (i + 1) * size], hdr.datatype, big, 1.0, 0.0)[0];
     let overflow = values.iter().enumerate().find(|(i, v)| v.is_infinite() && stored(*i).is_finite());
     if let Some((i, _)) = overflow {
         return Err(bad(format!(
@@ -344,4 +348,3 @@ fn decode(bytes: &[u8], code: i16, big: bool, slope: f64, inter: f64) -> Vec<f32
         _ => unreachable!("datatype checked before decoding"),
     }
 }
-

@@ -92,7 +92,12 @@ pub fn check_finite_output(input: &Path, what: &str, values: impl IntoIterator<I
 }
 
 /// Writes a reconstruction stack `(slices, H, W)` in a non-HDF5 format (see the module doc).
-pub fn write_images(path: &Path, format: OutputFormat, stack: &Array3<f32>, geometry: Option<&SliceGeometry>) -> Result<()> {
+pub fn write_images(
+    path: &Path,
+    format: OutputFormat,
+    stack: &Array3<f32>,
+    geometry: Option<&SliceGeometry>,
+) -> Result<()> {
     let (n, h, w) = stack.dim();
     match format {
         OutputFormat::Nifti => {
@@ -111,7 +116,9 @@ pub fn write_images(path: &Path, format: OutputFormat, stack: &Array3<f32>, geom
             let max = mid.iter().fold(0.0f32, |m, &v| m.max(v));
             crate::io::png::write_png_gray(path, &mid, 0.0, if max > 0.0 { max } else { 1.0 }, 16)
         }
-        OutputFormat::Hdf5 => Err(ReconError::Invalid(format!("{}: h5 is written by the caller", path.display()))),
+        OutputFormat::Hdf5 => {
+            Err(ReconError::Invalid(format!("{}: h5 is written by the caller", path.display())))
+        }
     }
 }
 

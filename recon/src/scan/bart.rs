@@ -13,7 +13,7 @@
 //! * **Image or k-space?** A BART *image* has zeros outside the object that would read as
 //!   unsampled bins. k-space of an object concentrates its energy at the centre; an image
 //!   does not, but its Fourier transform does. With `f(a)` the fraction of the energy
-//!   `Σ_coils |a|²` in the central `⌈H/8⌉ × ⌈W/8⌉` bins of the middle slice, the data is refused
+//!   `Σ_coils |a|²` in the central `⌈H/8⌉ × ⌈W/8⌉` bins of the strongest slice, the data is refused
 //!   as "an image, not k-space" when `f(data) < 0.25` and `f(fft2c(data)) > 2 · f(data)`.
 //!   Noise-like data (both fractions ≈ 1/64) is accepted; grids under 16 in either direction
 //!   are not checked.
@@ -21,7 +21,7 @@
 use crate::error::{ReconError, Result};
 use crate::io::cfl::{cfl_to_kspace, PHS2_DIM};
 use kspace::{SamplingMask, C32};
-use ndarray::{s, Array2, Array4, ArrayD, Axis, Zip};
+use ndarray::{s, Array2, Array4, ArrayD, ArrayView3, Axis, Zip};
 use std::path::Path;
 
 /// Below this central-energy fraction data may be an image (see the module doc).
@@ -56,11 +56,19 @@ fn acquired(k: &Array4<C32>) -> Array2<bool> {
     let (_, _, h, w) = k.dim();
     let mut keep = Array2::from_elem((h, w), false);
     for s in k.outer_iter() {
-        for coil in s.outer_iter() {
-            Zip::from(&mut keep).and(&coil).for_each(|k, v| *k |= v.re != 0.0 || v.im != 0.0);
-        }
+        keep = keep | sampled(s);
     }
     keep
+}
+
+/// Bins of one slice `(coils, H, W)` that hold a non-zero sample in any coil.
+fn sampled(s: ArrayView3<C32>) -> Array2<bool> {
+    let (_, h, w) = s.dim();
+    let mut here = Array2::from_elem((h, w), false);
+    for coil in s.outer_iter() {
+        Zip::from(&mut here).and(&coil).for_each(|k, v| *k |= v.re != 0.0 || v.im != 0.0);
+    }
+    here
 }
 
 /// The acquired mask: None when every bin is sampled, a column mask when the pattern is the
@@ -81,11 +89,7 @@ pub fn mask_of(keep: Array2<bool>) -> Option<SamplingMask> {
 /// Refuses 3-D k-space whose sampling differs between kz partitions (slices `g·nz..(g+1)·nz`).
 fn check_same_along_kz(path: &Path, k: &Array4<C32>, nz: usize, keep: &Array2<bool>) -> Result<()> {
     for (i, s) in k.outer_iter().enumerate() {
-        let mut here = Array2::from_elem(keep.dim(), false);
-        for coil in s.outer_iter() {
-            Zip::from(&mut here).and(&coil).for_each(|k, v| *k |= v.re != 0.0 || v.im != 0.0);
-        }
-        if &here != keep {
+        if &sampled(s) != keep {
             return Err(ReconError::format(
                 path,
                 format!(
@@ -129,13 +133,20 @@ fn centre_fraction(a: &ndarray::Array3<C32>) -> f64 {
     }
 }
 
-/// The image-or-k-space rule of the module doc, on the middle slice.
+/// The image-or-k-space rule of the module doc, on the slice with the most energy.
 fn check_not_image(path: &Path, k: &Array4<C32>) -> Result<()> {
-    let (n, _, h, w) = k.dim();
+    let (_, _, h, w) = k.dim();
     if h < MIN_CHECK_SIDE || w < MIN_CHECK_SIDE {
         return Ok(());
     }
-    let mid = k.index_axis(Axis(0), n / 2).to_owned();
+    let energy = |s: ArrayView3<C32>| s.iter().map(|v| v.norm_sqr() as f64).sum::<f64>();
+    let strongest = k
+        .outer_iter()
+        .enumerate()
+        .map(|(i, s)| (i, energy(s)))
+        .fold((0, -1.0), |b, x| if x.1 > b.1 { x } else { b })
+        .0;
+    let mid = k.index_axis(Axis(0), strongest).to_owned();
     let as_kspace = centre_fraction(&mid);
     let as_image = centre_fraction(&kspace::fft2c(&mid));
     if as_kspace < KSPACE_MIN_CENTRE_FRACTION && as_image > IMAGE_CENTRE_RATIO * as_kspace {
