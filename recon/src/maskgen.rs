@@ -59,6 +59,12 @@ pub fn make_mask(
     validate_params(params)?;
     check_output(Path::new(""), output, force)?;
     let mask = kspace::mask::from_name(name, params)?.sample(shape, seed)?;
+    if mask.count() == 0 {
+        return Err(ReconError::Invalid(format!(
+            "mask {name} keeps 0 of {}×{} samples (achieved sample count 0): lower --acceleration",
+            shape.0, shape.1
+        )));
+    }
     let a = kspace::analysis::analyse(&mask);
     match ext.as_str() {
         "png" => crate::io::png::write_mask_png(output, &mask.keep)?,

@@ -11,6 +11,7 @@
 //! non-finite is ever written: a reconstruction that overflows float32 is an error.
 
 use crate::error::{ReconError, Result};
+use crate::io::atomic::temp_path;
 use crate::io::hdf5::{write_h5, AttrValue, H5Data};
 use crate::io::output::{check_finite_output, write_images, OutputFormat, RECONSTRUCTION_FORMATS};
 use crate::metrics::VolumeMetrics;
@@ -177,7 +178,7 @@ pub fn check_output(input: &Path, output: &Path, force: bool) -> Result<()> {
 }
 
 /// The output's folder exists, is a folder and accepts a new file (probed by creating and
-/// removing an empty `.recon-probe.PID` file in it).
+/// removing, empty, the temporary file the output will be written to, [`temp_path`]).
 fn check_output_folder(output: &Path) -> Result<()> {
     let dir = match output.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -190,7 +191,7 @@ fn check_output_folder(output: &Path) -> Result<()> {
             dir.display()
         )));
     }
-    let probe = dir.join(format!(".recon-probe.{}", std::process::id()));
+    let probe = temp_path(output);
     match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
         Ok(_) => {
             let _ = std::fs::remove_file(&probe);
