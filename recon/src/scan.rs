@@ -79,7 +79,7 @@ pub struct ScanSlice {
 }
 
 enum Source {
-    FastMri(FastMriFile),
+    FastMri(Box<FastMriFile>),
     /// Magnitude images (slices × H × W): NIfTI axial slices or one PNG.
     Images(Array3<f32>),
     /// k-space (slices × coils × H × W) read from a BART file.
@@ -181,7 +181,7 @@ impl Scan {
             acquisition: f.attrs().get("acquisition").and_then(|a| a.as_str().map(str::to_string)),
             nominal_acceleration: f.attrs().get("acceleration").and_then(|a| a.as_f64()),
             geometry: None,
-            source: Source::FastMri(f),
+            source: Source::FastMri(Box::new(f)),
         })
     }
 

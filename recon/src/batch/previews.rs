@@ -29,9 +29,9 @@ pub(crate) fn write_previews(outputs: &[PathBuf], input: &Path) -> Result<()> {
         } else {
             let geometry = match Format::of(input) {
                 Ok(Format::Nifti) => {
-                    let (affine, voxel_size, shape) = crate::io::nifti::read_geometry(input)?;
-                    let axis = crate::scan::geometry::axial_axis(&affine);
-                    Some(SliceGeometry { affine, voxel_size, shape, axis })
+                    let h = crate::io::nifti::read_geometry(input)?;
+                    let axis = crate::scan::geometry::axial_axis(&h.affine);
+                    Some(SliceGeometry { affine: h.affine, voxel_size: h.voxel_size, shape: h.shape, axis })
                 }
                 _ => None,
             };

@@ -131,10 +131,21 @@ fn open_header(path: &Path) -> Result<Opened> {
     Ok(Opened { hdr, geom, bytes, reader, gz })
 }
 
+/// What a NIfTI header says about the volume's place in the world.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// As [`Volume::affine`].
+    pub affine: [[f64; 4]; 4],
+    /// As [`Volume::voxel_size`].
+    pub voxel_size: [f64; 3],
+    /// Voxels along x, y, z.
+    pub shape: [usize; 3],
+}
+
 /// The affine, voxel size and shape of a NIfTI file, from its header alone.
-pub fn read_geometry(path: impl AsRef<Path>) -> Result<([[f64; 4]; 4], [f64; 3], [usize; 3])> {
+pub fn read_geometry(path: impl AsRef<Path>) -> Result<Header> {
     let o = open_header(path.as_ref())?;
-    Ok((o.geom.affine(&o.hdr), o.geom.voxel_size, o.geom.shape))
+    Ok(Header { affine: o.geom.affine(&o.hdr), voxel_size: o.geom.voxel_size, shape: o.geom.shape })
 }
 
 /// Reads a `.nii` or `.nii.gz` file (gzip is recognised by its magic bytes, whatever the name).

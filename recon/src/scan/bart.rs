@@ -89,7 +89,7 @@ pub fn mask_of(keep: Array2<bool>) -> Option<SamplingMask> {
 /// Refuses 3-D k-space whose sampling differs between kz partitions (slices `g·nz..(g+1)·nz`).
 fn check_same_along_kz(path: &Path, k: &Array4<C32>, nz: usize, keep: &Array2<bool>) -> Result<()> {
     for (i, s) in k.outer_iter().enumerate() {
-        if &sampled(s) != keep {
+        if sampled(s) != *keep {
             return Err(ReconError::format(
                 path,
                 format!(
