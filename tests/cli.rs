@@ -183,7 +183,7 @@ fn info_describes_the_sample() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("multi-coil"));
 }
 
-/// Each bad input gives a one-line error naming the file, exit code 1 or 2, no panic, and
+/// Each bad input gives a one-line error naming the file, exit code 3, no panic, and
 /// the file is left untouched.
 #[test]
 fn bad_inputs_give_one_line_errors_and_are_untouched() {
@@ -211,7 +211,7 @@ fn bad_inputs_give_one_line_errors_and_are_untouched() {
         let r = recon(&["--input", s(&p), "-o", s(&d.join(format!("{name}.out.h5")))]);
         let err = String::from_utf8_lossy(&r.stderr);
         let code = r.status.code();
-        assert!(code == Some(1) || code == Some(2), "{name}: exit {code:?}, {err}");
+        assert_eq!(code, Some(3), "{name}: bad input data is exit 3: {err}");
         assert!(!err.contains("panicked"), "{name}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
         assert!(err.contains(name), "{name}: the error must name the file: {err}");

@@ -28,11 +28,20 @@ pub struct GroupEval {
     pub std: VolumeMetrics,
 }
 
+/// A prediction that was not evaluated, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub name: String,
+    pub reason: String,
+}
+
 /// The whole evaluation.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
     pub volumes: Vec<VolumeEval>,
     pub groups: Vec<GroupEval>,
+    /// Predictions whose target has no reference (`reconstruction_rss`/`_esc`): skipped.
+    pub skipped: Vec<Skipped>,
 }
 
 /// The `.h5` files of a folder, sorted by name.
@@ -46,7 +55,9 @@ pub fn h5_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Evaluates every prediction in `predictions` that has a target of the same name.
+/// Evaluates every prediction in `predictions` that has a target of the same name. Targets
+/// without a reference are skipped and listed in the report; it is an error only when
+/// nothing could be evaluated.
 pub fn evaluate(targets: &Path, predictions: &Path) -> Result<EvalReport> {
     let preds = h5_files(predictions)?;
     let pairs: Vec<(PathBuf, PathBuf)> = preds
@@ -63,8 +74,32 @@ pub fn evaluate(targets: &Path, predictions: &Path) -> Result<EvalReport> {
             targets.display()
         )));
     }
-    let volumes = pairs.par_iter().map(|(t, p)| evaluate_volume(t, p)).collect::<Result<Vec<_>>>()?;
-    Ok(EvalReport { groups: group(&volumes), volumes })
+    let results: Vec<Result<Option<VolumeEval>>> = pairs
+        .par_iter()
+        .map(|(t, p)| match hdf5::FastMriFile::open(t)?.reference_name() {
+            None => Ok(None),
+            Some(_) => evaluate_volume(t, p).map(Some),
+        })
+        .collect();
+    let (mut volumes, mut skipped) = (Vec::new(), Vec::new());
+    for ((t, _), r) in pairs.iter().zip(results) {
+        match r? {
+            Some(v) => volumes.push(v),
+            None => skipped.push(Skipped {
+                name: t.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                reason: "target has no reconstruction_rss or reconstruction_esc".into(),
+            }),
+        }
+    }
+    if volumes.is_empty() {
+        let names: Vec<&str> = skipped.iter().map(|s| s.name.as_str()).collect();
+        return Err(ReconError::Invalid(format!(
+            "nothing to evaluate: no target in {} has a reference (skipped {})",
+            targets.display(),
+            names.join(", ")
+        )));
+    }
+    Ok(EvalReport { groups: group(&volumes), volumes, skipped })
 }
 
 /// Metrics of one prediction file against one target file. As fastMRI does, both volumes

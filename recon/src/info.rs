@@ -29,6 +29,9 @@ pub struct ScanInfo {
     pub acceleration: Option<f64>,
     pub reference: Option<String>,
     pub acquisition: Option<String>,
+    /// NIfTI: the voxel axis the slices are taken along.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slice_axis: Option<String>,
 }
 
 /// Everything `recon info` prints.
@@ -47,7 +50,12 @@ pub struct FileInfo {
 /// Describes `path`.
 pub fn describe(path: &Path) -> Result<FileInfo> {
     let format = Format::of(path)?;
-    let size_bytes = std::fs::metadata(path).map_err(|e| crate::ReconError::io(path, e))?.len();
+    // A BART base name (`k` for `k.cfl` + `k.hdr`) is sized by its `.cfl`.
+    let data_path = match format {
+        Format::Cfl => crate::io::cfl::cfl_paths(path).0,
+        _ => path.to_path_buf(),
+    };
+    let size_bytes = std::fs::metadata(&data_path).map_err(|e| crate::ReconError::io(&data_path, e))?.len();
     let (arrays, attributes) = match format {
         Format::FastMri => {
             let f = hdf5::open_any(path)?;
@@ -112,6 +120,7 @@ fn scan_info(s: &Scan) -> ScanInfo {
         acceleration: s.acquired_mask.as_ref().map(|m| m.acceleration()),
         reference: s.reference.clone(),
         acquisition: s.acquisition.clone(),
+        slice_axis: s.geometry.as_ref().map(|g| g.describe()),
     }
 }
 
@@ -144,6 +153,9 @@ impl FileInfo {
                 }
                 if let Some(r) = &s.reference {
                     let _ = writeln!(t, "  reference: {r}");
+                }
+                if let Some(a) = &s.slice_axis {
+                    let _ = writeln!(t, "  slices along {a}");
                 }
                 if let Some(a) = &s.acquisition {
                     let _ = writeln!(t, "  acquisition: {a}");

@@ -56,8 +56,15 @@ pub fn make_mask(
             output.display()
         )));
     }
+    validate_params(params)?;
     check_output(Path::new(""), output, force)?;
     let mask = kspace::mask::from_name(name, params)?.sample(shape, seed)?;
+    if mask.count() == 0 {
+        return Err(ReconError::Invalid(format!(
+            "mask {name} keeps 0 of {}×{} samples (achieved sample count 0): lower --acceleration",
+            shape.0, shape.1
+        )));
+    }
     let a = kspace::analysis::analyse(&mask);
     match ext.as_str() {
         "png" => crate::io::png::write_mask_png(output, &mask.keep)?,
@@ -84,4 +91,30 @@ pub fn make_mask(
 /// The acceleration the user asked for, unless `p_edge` set the mask instead.
 pub fn requested_acceleration(params: &MaskParams) -> Option<f64> {
     params.p_edge.is_none().then_some(params.acceleration)
+}
+
+/// Checks the mask options in one place (usage errors): `acceleration` finite and ≥ 1,
+/// `center_fraction` in [0, 1], `p_edge` in (0, 1]. `recon --input`, `recon batch` (through
+/// it) and `recon mask` call it before any work.
+pub fn validate_params(params: &MaskParams) -> Result<()> {
+    let a = params.acceleration;
+    if !(a.is_finite() && a >= 1.0) {
+        return Err(ReconError::Invalid(format!("--acceleration {a}: must be a finite number ≥ 1")));
+    }
+    let cf = params.center_fraction;
+    if !(0.0..=1.0).contains(&cf) {
+        return Err(ReconError::Invalid(format!("--center-fraction {cf}: must be in [0, 1]")));
+    }
+    if let Some(p) = params.p_edge {
+        if !(p > 0.0 && p <= 1.0) {
+            return Err(ReconError::Invalid(format!("--p-edge {p}: must be in (0, 1]")));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a mask family has a fully sampled centre set by `center_fraction` (`radial` and
+/// `n2n` do not).
+pub fn uses_center_fraction(name: &str) -> bool {
+    !matches!(name.to_ascii_lowercase().as_str(), "radial" | "n2n" | "none")
 }

@@ -7,6 +7,10 @@
 //! [`DEFAULT_CARTESIAN`] for 1-D Cartesian masks (fastMRI's families and `gaussian1d`,
 //! trained at 4× / 0.08 and 8× / 0.04). A mask with per-column structure picks the
 //! Cartesian one; fully sampled data (`--mask none`) uses none.
+//!
+//! `--model NAME` also names a built-in model: `default-cartesian` or `default-n2n`. A file
+//! of that name in the current folder wins (a path that exists is always a file); otherwise
+//! the name picks the built-in model whatever the mask.
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +29,8 @@ pub enum ModelChoice {
     Default,
     /// Zero-filled reconstruction only (`--no-model`).
     NoModel,
-    /// A model file written by `recon train`.
+    /// A model file written by `recon train`, or the name of a built-in model
+    /// (`default-cartesian`, `default-n2n`) when no such file exists.
     File(PathBuf),
 }
 
@@ -55,6 +60,18 @@ pub const DEFAULT_CARTESIAN: DefaultModel = DefaultModel {
     )),
 };
 
+/// Every built-in model.
+pub const BUILT_IN: [&DefaultModel; 2] = [&DEFAULT_CARTESIAN, &DEFAULT_N2N];
+
+/// The built-in model `--model p` names: none when `p` exists (a file wins) or is not a
+/// built-in name.
+pub fn built_in(p: &Path) -> Option<&'static DefaultModel> {
+    if p.exists() {
+        return None;
+    }
+    BUILT_IN.into_iter().find(|d| p.as_os_str() == d.name)
+}
+
 /// The default model for a mask: Cartesian for 1-D (column) masks, n2n for 2-D masks, none
 /// when every bin is sampled.
 pub fn default_for(mask: &SamplingMask) -> Option<&'static DefaultModel> {
@@ -83,6 +100,10 @@ impl NetworkRecon {
         let device = models::best_device();
         let loaded = match choice {
             ModelChoice::NoModel => return Ok(None),
+            ModelChoice::File(p) if built_in(p).is_some() => {
+                let d = built_in(p).expect("checked by the guard"); // ok: guard
+                load_built_in(d, &device)?
+            }
             ModelChoice::File(p) => {
                 let (net, meta) = models::checkpoint::load_model(p, &device)
                     .map_err(|e| ReconError::format(p, format!("not a recon model: {e}")))?;
@@ -90,12 +111,7 @@ impl NetworkRecon {
             }
             ModelChoice::Default => match default_for(mask) {
                 None => return Ok(None),
-                Some(d) => {
-                    let (net, meta) =
-                        models::checkpoint::load_model_bytes(Path::new(d.name), d.bytes, &device)
-                            .map_err(|e| ReconError::Invalid(format!("built-in model {}: {e}", d.name)))?;
-                    (format!("{} ({})", d.name, d.about), net, meta)
-                }
+                Some(d) => load_built_in(d, &device)?,
             },
         };
         let (source, net, meta) = loaded;
@@ -135,6 +151,13 @@ impl NetworkRecon {
         };
         Ok(kspace::undersample::center_crop(&image, crop)?)
     }
+}
+
+/// Loads a model compiled into the binary: (source text, network, metadata).
+fn load_built_in(d: &DefaultModel, device: &Device) -> Result<(String, Network, ModelMeta)> {
+    let (net, meta) = models::checkpoint::load_model_bytes(Path::new(d.name), d.bytes, device)
+        .map_err(|e| ReconError::Invalid(format!("built-in model {}: {e}", d.name)))?;
+    Ok((format!("{} ({})", d.name, d.about), net, meta))
 }
 
 /// Smallest calibration region (rows, cols) used as it is; below it the maps come from the

@@ -5,9 +5,15 @@
 //! reference size: the zero-filled image. With a network ([`crate::network`]: a model file,
 //! or by default the shipped model matching the mask) the reconstruction is the network plus
 //! data consistency, and both are reported side by side.
+//!
+//! The output format is the output name's extension ([`crate::io::output`]), checked with
+//! the mask options, the output folder and the existing-file rule before any work. Nothing
+//! non-finite is ever written: a reconstruction that overflows float32 is an error.
 
 use crate::error::{ReconError, Result};
+use crate::io::atomic::temp_path;
 use crate::io::hdf5::{write_h5, AttrValue, H5Data};
+use crate::io::output::{check_finite_output, write_images, OutputFormat, RECONSTRUCTION_FORMATS};
 use crate::metrics::VolumeMetrics;
 use crate::network::{ModelChoice, NetworkRecon};
 use crate::progress::Progress;
@@ -42,20 +48,34 @@ pub struct ReconRequest {
     pub model: ModelChoice,
 }
 
-/// The mask that was used.
+/// The mask that was used, and only what was used: for an acquired mask (the file's own),
+/// none of the mask options (`--mask`, `--acceleration`, `--center-fraction`, `--seed`…)
+/// applied and none is reported.
 #[derive(Debug, Clone, Serialize)]
 pub struct MaskReport {
     pub name: String,
     /// True when the input was already undersampled and its own mask was used.
     pub acquired: bool,
-    /// None when the mask was parameterised otherwise (n2n with `p_edge`).
+    /// The acceleration asked for; for an acquired mask the file's nominal `acceleration`
+    /// attribute. None when the mask was parameterised otherwise (n2n with `p_edge`) or the
+    /// file does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_acceleration: Option<f64>,
-    pub center_fraction: f64,
+    /// The centre fraction used, for the families that have a fully sampled centre.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub center_fraction: Option<f64>,
     pub achieved_acceleration: f64,
-    pub seed: u32,
+    /// Samples kept.
+    pub kept: usize,
+    /// The seed used (absent for acquired masks, `none`, and masks seeded by file name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u32>,
     /// The file name that seeded the mask instead of `seed` (`--seed-from-name`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed_name: Option<String>,
+    /// "acquired in the file (--mask options ignored)" for acquired masks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Quality of one method against the reference, over the whole volume.
@@ -76,6 +96,9 @@ pub struct ReconReport {
     pub coils: usize,
     pub kspace_shape: (usize, usize),
     pub recon_shape: (usize, usize),
+    /// NIfTI inputs: the voxel axis the slices were taken along.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slice_axis: Option<String>,
     pub mask: MaskReport,
     pub reference: Option<String>,
     pub method: String,
@@ -87,18 +110,45 @@ pub struct ReconReport {
     pub seconds: f64,
 }
 
-/// `<input name without extension>.recon.h5` in the current directory.
+/// `<input name without extension>.recon.h5` in the current directory. Built from the
+/// name's bytes, so that a name that is not UTF-8 keeps its bytes (on Unix).
 pub fn default_output(input: &Path) -> PathBuf {
-    let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = input.file_name().unwrap_or_default();
+    let bytes = os_bytes(name);
     let stem = [".nii.gz", ".nii", ".h5", ".hdf5", ".png", ".cfl", ".hdr"]
         .iter()
-        .find_map(|ext| name.strip_suffix(ext))
-        .unwrap_or(&name)
-        .to_string();
-    PathBuf::from(format!("{stem}.recon.h5"))
+        .find_map(|ext| bytes.strip_suffix(ext.as_bytes()))
+        .unwrap_or(&bytes);
+    let mut out = stem.to_vec();
+    out.extend_from_slice(b".recon.h5");
+    PathBuf::from(os_string(out))
 }
 
-/// Refuses to write over the input, or over an existing file without `force`.
+#[cfg(unix)]
+fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    s.as_bytes().to_vec()
+}
+
+#[cfg(unix)]
+fn os_string(b: Vec<u8>) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    std::ffi::OsString::from_vec(b)
+}
+
+#[cfg(not(unix))]
+fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
+    s.to_string_lossy().into_owned().into_bytes()
+}
+
+#[cfg(not(unix))]
+fn os_string(b: Vec<u8>) -> std::ffi::OsString {
+    String::from_utf8_lossy(&b).into_owned().into()
+}
+
+/// Refuses to write over the input, over an existing file without `force` (for `.cfl`, its
+/// `.hdr` too), or into a folder that does not exist or cannot be written; checked before any
+/// work, and the errors name `output` itself.
 pub fn check_output(input: &Path, output: &Path, force: bool) -> Result<()> {
     let same = match (input.canonicalize(), output.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
@@ -110,13 +160,50 @@ pub fn check_output(input: &Path, output: &Path, force: bool) -> Result<()> {
             output.display()
         )));
     }
-    if output.exists() && !force {
+    let is_cfl = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("cfl"));
+    let companions = if is_cfl {
+        vec![output.to_path_buf(), output.with_extension("hdr")]
+    } else {
+        vec![output.to_path_buf()]
+    };
+    for p in companions {
+        if p.exists() && !force {
+            return Err(ReconError::Invalid(format!(
+                "{}: output exists (use --force to overwrite)",
+                p.display()
+            )));
+        }
+    }
+    check_output_folder(output)
+}
+
+/// The output's folder exists, is a folder and accepts a new file (probed by creating and
+/// removing, empty, the temporary file the output will be written to, [`temp_path`]).
+fn check_output_folder(output: &Path) -> Result<()> {
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
         return Err(ReconError::Invalid(format!(
-            "{}: output exists (use --force to overwrite)",
-            output.display()
+            "{}: the output folder {} does not exist",
+            output.display(),
+            dir.display()
         )));
     }
-    Ok(())
+    let probe = temp_path(output);
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(ReconError::Invalid(format!(
+            "{}: cannot write in the output folder {}: {e}",
+            output.display(),
+            dir.display()
+        ))),
+    }
 }
 
 /// Zero-filled reconstruction of one slice: coils × H × W k-space → combined magnitude,
@@ -151,6 +238,8 @@ pub fn reconstruct_with(
     progress: &dyn Progress,
 ) -> Result<ReconReport> {
     let t0 = Instant::now();
+    let out_format = OutputFormat::of(&req.output, RECONSTRUCTION_FORMATS)?;
+    crate::maskgen::validate_params(&req.params)?;
     check_output(&req.input, &req.output, req.force)?;
     let scan = Scan::open(&req.input)?;
     let (mask, report_mask) = choose_mask(&scan, req)?;
@@ -163,9 +252,11 @@ pub fn reconstruct_with(
         .map(|i| {
             let sl = scan.slice(i)?;
             check_finite(&scan.path, i, &sl.kspace)?;
-            let zf = zero_filled_slice(&sl.kspace, &mask, req.density_compensate, scan.recon_shape)?;
+            // Reconstructed from k-space divided by `scale`, then multiplied back.
+            let zf =
+                zero_filled_slice(&sl.kspace, &mask, req.density_compensate, scan.recon_shape)? * sl.scale;
             let net = match &model {
-                Some(m) => Some(m.slice(&sl.kspace, &mask, scan.recon_shape)?),
+                Some(m) => Some(m.slice(&sl.kspace, &mask, scan.recon_shape)? * sl.scale),
                 None => None,
             };
             progress.inc(1);
@@ -202,8 +293,20 @@ pub fn reconstruct_with(
     } else {
         metrics_note = Some("no reference in the input: no metrics".into());
     }
+    check_finite_output(&req.input, "reconstruction", reconstruction.iter().copied())?;
+    check_finite_output(&req.input, "zero-filled reconstruction", zero_filled.iter().copied())?;
     let model_name = model.as_ref().map(|m| m.source.clone()).unwrap_or_default();
-    write_output(req, &scan, (&mask, &report_mask), (method, &model_name), &reconstruction, &zero_filled)?;
+    match out_format {
+        OutputFormat::Hdf5 => write_output(
+            req,
+            &scan,
+            (&mask, &report_mask),
+            (method, &model_name),
+            &reconstruction,
+            &zero_filled,
+        )?,
+        f => write_images(&req.output, f, &reconstruction, scan.geometry.as_ref())?,
+    }
     Ok(ReconReport {
         input: req.input.clone(),
         output: req.output.clone(),
@@ -212,6 +315,7 @@ pub fn reconstruct_with(
         coils: scan.coils,
         kspace_shape: scan.kspace_shape,
         recon_shape: (zero_filled.dim().1, zero_filled.dim().2),
+        slice_axis: scan.geometry.as_ref().map(|g| g.describe()),
         mask: report_mask,
         reference: scan.reference.clone(),
         method: method.into(),
@@ -222,35 +326,66 @@ pub fn reconstruct_with(
     })
 }
 
-/// The acquired mask when the input has one, else a fresh mask of the requested family.
+/// The acquired mask when the input has one, else a fresh mask of the requested family. A
+/// mask that keeps no sample is refused (a usage error: the options ask for nothing).
 fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskReport)> {
-    let (mask, name, acquired, requested) = match &scan.acquired_mask {
+    let drawn_name =
+        if scan.acquired_mask.is_none() && req.mask != "none" { seed_name(scan, req)? } else { None };
+    let (mask, report) = match &scan.acquired_mask {
         Some(m) => {
             let r = scan.nominal_acceleration.unwrap_or_else(|| m.acceleration());
-            (m.clone(), "acquired".to_string(), true, Some(r))
+            let report = mask_report("acquired", true, Some(r), None, None, m);
+            (m.clone(), report)
         }
         None if req.mask == "none" => {
-            (SamplingMask::full(scan.kspace_shape), "none".to_string(), false, Some(1.0))
+            let m = SamplingMask::full(scan.kspace_shape);
+            let report = mask_report("none", false, Some(1.0), None, None, &m);
+            (m, report)
         }
         None => {
             let f = kspace::mask::from_name(&req.mask, &req.params)?;
-            let drawn = match seed_name(scan, req)? {
-                Some(name) => f.sample_for_file(scan.kspace_shape, &name)?,
+            let drawn = match &drawn_name {
+                Some(name) => f.sample_for_file(scan.kspace_shape, name)?,
                 None => f.sample(scan.kspace_shape, req.seed)?,
             };
-            (drawn, req.mask.clone(), false, crate::maskgen::requested_acceleration(&req.params))
+            let cf = crate::maskgen::uses_center_fraction(&req.mask).then_some(req.params.center_fraction);
+            let seed = drawn_name.is_none().then_some(req.seed);
+            let requested = crate::maskgen::requested_acceleration(&req.params);
+            let mut report = mask_report(&req.mask, false, requested, cf, seed, &drawn);
+            report.seed_name = drawn_name;
+            (drawn, report)
         }
     };
-    let report = MaskReport {
-        name,
-        acquired,
-        requested_acceleration: requested,
-        center_fraction: req.params.center_fraction,
-        achieved_acceleration: mask.acceleration(),
-        seed: req.seed,
-        seed_name: if acquired || req.mask == "none" { None } else { seed_name(scan, req)? },
-    };
+    if mask.count() == 0 {
+        let (h, w) = mask.shape();
+        return Err(ReconError::Invalid(format!(
+            "mask {} keeps 0 of {h}×{w} samples (achieved sample count 0): nothing to reconstruct; \
+             lower --acceleration or raise --center-fraction",
+            report.name
+        )));
+    }
     Ok((mask, report))
+}
+
+fn mask_report(
+    name: &str,
+    acquired: bool,
+    requested_acceleration: Option<f64>,
+    center_fraction: Option<f64>,
+    seed: Option<u32>,
+    mask: &SamplingMask,
+) -> MaskReport {
+    MaskReport {
+        name: name.to_string(),
+        acquired,
+        requested_acceleration,
+        center_fraction,
+        achieved_acceleration: mask.acceleration(),
+        kept: mask.count(),
+        seed,
+        seed_name: None,
+        note: acquired.then(|| "acquired in the file (--mask and its options ignored)".to_string()),
+    }
 }
 
 /// The file name that seeds the mask when `req.seed_from_name` is set.
@@ -300,14 +435,18 @@ fn write_output(
         ("mask", AttrValue::Str(m.name.clone())),
         ("acceleration", AttrValue::Float(m.requested_acceleration.unwrap_or(m.achieved_acceleration))),
         ("achieved_acceleration", AttrValue::Float(m.achieved_acceleration)),
-        ("center_fraction", AttrValue::Float(m.center_fraction)),
-        ("seed", AttrValue::Int(m.seed as i64)),
         ("density_compensated", AttrValue::Int(req.density_compensate as i64)),
         ("input", AttrValue::Str(input_name)),
         ("model", AttrValue::Str(model.into())),
         ("max", AttrValue::Float(max)),
     ];
     let mut attrs = attrs.to_vec();
+    if let Some(cf) = m.center_fraction {
+        attrs.push(("center_fraction", AttrValue::Float(cf)));
+    }
+    if let Some(seed) = m.seed {
+        attrs.push(("seed", AttrValue::Int(seed as i64)));
+    }
     if let Some(name) = &m.seed_name {
         attrs.push(("seed_file_name", AttrValue::Str(name.clone())));
     }

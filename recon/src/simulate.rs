@@ -5,9 +5,14 @@
 //! The reference is the RSS of the fully-sampled coil images (fastMRI's
 //! `reconstruction_rss`; `reconstruction_esc` for one coil, when the data is single-coil
 //! and holds exactly `fft2c(x) + n`).
+//!
+//! The output's extension picks the format ([`crate::io::output`]): `.h5` the fastMRI
+//! layout, `.cfl` the k-space alone in BART's layout (`[H, W, 1, coils, …, slices]`).
+//! Non-finite k-space (an image whose values overflow float32 in the FFT) is an error.
 
 use crate::error::{ReconError, Result};
 use crate::io::hdf5::{write_h5, AttrValue, H5Data};
+use crate::io::output::{check_finite_output, write_kspace_cfl, OutputFormat, KSPACE_FORMATS};
 use crate::progress::Progress;
 use crate::reconstruct::check_output;
 use crate::scan::{Format, Scan};
@@ -79,6 +84,7 @@ pub fn simulate(req: &SimulateRequest, progress: &dyn Progress) -> Result<Simula
     if req.coils == 0 {
         return Err(ReconError::Invalid("--coils must be at least 1".into()));
     }
+    let out_format = OutputFormat::of(&req.output, KSPACE_FORMATS)?;
     check_output(&req.input, &req.output, req.force)?;
     let scan = Scan::open(&req.input)?;
     if !matches!(scan.format, Format::Nifti | Format::Png) {
@@ -123,6 +129,16 @@ pub fn simulate(req: &SimulateRequest, progress: &dyn Progress) -> Result<Simula
         let (k, img) = r?;
         kspace.index_axis_mut(Axis(0), s).assign(&k);
         reference.index_axis_mut(Axis(0), s).assign(&img);
+    }
+    check_finite_output(&req.input, "simulated k-space", kspace.iter().flat_map(|v| [v.re, v.im]))?;
+    if out_format == OutputFormat::Cfl {
+        write_kspace_cfl(&req.output, kspace.view())?;
+        return Ok(SimulateReport {
+            output: req.output.clone(),
+            slices: n,
+            coils: req.coils,
+            kspace_shape: (h, w),
+        });
     }
     let max = reference.iter().cloned().fold(0.0f32, f32::max) as f64;
     let norm = reference.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>().sqrt();

@@ -39,5 +39,12 @@ pub fn run(a: Args) -> recon::Result<()> {
             g.mean.psnr, g.std.psnr, g.mean.ssim, g.std.ssim, g.mean.nmse, g.std.nmse
         );
     }
+    if !report.skipped.is_empty() {
+        println!();
+        println!("skipped {} prediction(s):", report.skipped.len());
+        for sk in &report.skipped {
+            println!("  {}: {}", sk.name, sk.reason);
+        }
+    }
     Ok(())
 }

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 #[derive(ClapArgs, Debug)]
 #[command(after_help = "Example:\n  recon info data/colin27_sim.h5")]
 pub struct Args {
-    /// A fastMRI .h5, NIfTI, PNG or BART .cfl file.
+    /// A fastMRI .h5, NIfTI, PNG or BART .cfl file (or a BART base name NAME with NAME.cfl
+    /// and NAME.hdr).
     pub file: PathBuf,
     /// Print as one JSON object.
     #[arg(long)]

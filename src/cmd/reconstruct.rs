@@ -10,13 +10,16 @@ use std::path::PathBuf;
 
 #[derive(ClapArgs, Debug)]
 pub struct Args {
-    /// Input scan: fastMRI .h5 (single- or multi-coil), NIfTI .nii/.nii.gz (each slice a
-    /// magnitude image whose k-space is simulated), PNG, or BART .cfl.
+    /// Input scan: fastMRI .h5 (single- or multi-coil), NIfTI .nii/.nii.gz (each axial slice,
+    /// along the voxel axis closest to superior-inferior, a magnitude image whose k-space is
+    /// simulated), PNG, or BART .cfl (or its base name).
     #[arg(long, short, required = true)]
     pub input: Option<PathBuf>,
     #[command(flatten)]
     pub mask: MaskOpts,
-    /// Output h5 (default: <input name>.recon.h5 in the current directory).
+    /// Output, format by extension: .h5 (reconstruction, zero_filled, mask, attributes),
+    /// .nii/.nii.gz (the reconstruction in the input's space), .cfl (BART complex images) or
+    /// .png (middle slice). Default: <input name>.recon.h5 in the current directory.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
     /// Divide kept samples by their keep probability before the inverse FFT (unbiased, noisier).
@@ -26,8 +29,10 @@ pub struct Args {
     /// does: reproduces one volume of a batch exactly. Replaces --seed.
     #[arg(long)]
     pub seed_from_name: bool,
-    /// A trained model (`recon train`): network + data consistency. Without it, the built-in
-    /// default model matching the mask is used (n2n for 2-D masks, Cartesian for 1-D masks).
+    /// A trained model (`recon train`): network + data consistency; or a built-in model by
+    /// name, `default-cartesian` or `default-n2n` (an existing file of that name wins).
+    /// Without it, the built-in model matching the mask is used (n2n for 2-D masks,
+    /// Cartesian for 1-D masks).
     #[arg(long, conflicts_with = "no_model")]
     pub model: Option<PathBuf>,
     /// Zero-filled reconstruction only: no network.
@@ -71,6 +76,12 @@ pub fn run(a: Args) -> recon::Result<()> {
         if report.mask.acquired { "acquired" } else { "retrospective" },
         report.mask.achieved_acceleration
     );
+    if let Some(note) = &report.mask.note {
+        println!("mask: {note}");
+    }
+    if let Some(axis) = &report.slice_axis {
+        println!("slices along {axis}");
+    }
     if let Some(m) = &report.model {
         println!("model: {m}");
     }

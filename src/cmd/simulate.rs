@@ -10,7 +10,8 @@ use std::path::PathBuf;
     after_help = "Example:\n  recon simulate --input colin27_t1_1mm.nii.gz --coils 4 --slices 88:94 --output scan.h5"
 )]
 pub struct Args {
-    /// Magnitude images: NIfTI volume (axial slices are used) or a PNG.
+    /// Magnitude images: NIfTI volume (axial slices, along the voxel axis closest to
+    /// superior-inferior) or a PNG.
     #[arg(long, short)]
     pub input: PathBuf,
     /// Number of receive coils; 1 writes the single-coil layout (kspace: slices×H×W).
@@ -25,7 +26,8 @@ pub struct Args {
     /// Seed of the noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output .h5 (fastMRI layout: kspace, reconstruction_rss/esc, ismrmrd_header, attributes).
+    /// Output: .h5 (fastMRI layout: kspace, reconstruction_rss/esc, ismrmrd_header,
+    /// attributes) or .cfl (the k-space alone, BART layout [H, W, 1, coils, ..., slices]).
     #[arg(long, short)]
     pub output: PathBuf,
     #[command(flatten)]

@@ -368,7 +368,7 @@ fn reconstruct_one(ctx: &Ctx, job: &Job) -> Result<ReconReport> {
         model: req.model.clone(),
     };
     let report = reconstruct_with(&recon, &|c, m| ctx.models.get(c, m), &SliceCounter(ctx.progress))?;
-    super::previews::write_previews(&outputs)?;
+    super::previews::write_previews(&outputs, &recon.input)?;
     // The manifest line comes after this: make sure the output it vouches for is on disk.
     // (file contents and, for the renames, the folders).
     for p in &outputs {
@@ -396,7 +396,7 @@ fn entry(ctx: &Ctx, job: &Job, r: &ReconReport, seconds: f64) -> ManifestEntry {
         mask: r.mask.name.clone(),
         acceleration: r.mask.requested_acceleration,
         achieved_acceleration: Some(r.mask.achieved_acceleration),
-        center_fraction: r.mask.center_fraction,
+        center_fraction: r.mask.center_fraction.unwrap_or(ctx.settings.center_fraction),
         seed,
         model: r.model.clone(),
         method: r.method.clone(),

@@ -13,11 +13,16 @@
 //! k-space and image conversions ([`cfl_to_kspace`], [`cfl_to_images`] and inverses) map
 //! BART's dimensions to `recon`'s `(slices, coils, H, W)` layout.
 //!
+//! Limits: both files must be regular files (a FIFO or device is refused before opening);
+//! the header is read up to the stream cap, and the `.cfl` size declared by the header is
+//! checked against the file's length and the stream cap ([`limits`]) before allocating.
+//!
 //! Centring: BART's centred FFT (`fft -u`, `fftmod`) puts the k-space centre at `n/2`, the same
 //! sample as numpy's `fftshift` used by [`kspace::fft2c`], so k-space indices line up.
 
 use crate::error::{ReconError, Result};
 use crate::io::atomic::write_atomic;
+use crate::io::limits::{self, Cap};
 use kspace::C32;
 use ndarray::{
     s, Array3, Array4, ArrayD, ArrayView3, ArrayView4, ArrayViewD, Axis, Ix5, IxDyn, ShapeBuilder,
@@ -56,7 +61,7 @@ pub fn cfl_paths(path: impl AsRef<Path>) -> (PathBuf, PathBuf) {
 /// Reads the sizes in a `.hdr` file (all 16, padded with 1s).
 pub fn read_cfl_header(hdr_path: impl AsRef<Path>) -> Result<[usize; BART_DIMS]> {
     let hdr_path = hdr_path.as_ref();
-    let text = std::fs::read(hdr_path).map_err(|e| ReconError::io(hdr_path, e))?;
+    let text = limits::read_file(hdr_path)?;
     let text = String::from_utf8_lossy(&text);
     let mut dims = [1usize; BART_DIMS];
     let mut found = false;
@@ -120,8 +125,7 @@ pub fn read_cfl(path: impl AsRef<Path>) -> Result<ArrayD<C32>> {
         ReconError::format(&hdr, format!("BART header sizes {shape:?} overflow the address space"))
     })?;
     let count = bytes / 8;
-    let file = File::open(&cfl).map_err(|e| ReconError::io(&cfl, e))?;
-    let len = file.metadata().map_err(|e| ReconError::io(&cfl, e))?.len();
+    let len = limits::check_regular_file(&cfl)?;
     if len != bytes as u64 {
         return Err(ReconError::format(
             &cfl,
@@ -132,6 +136,8 @@ pub fn read_cfl(path: impl AsRef<Path>) -> Result<ArrayD<C32>> {
             ),
         ));
     }
+    limits::check_size(&cfl, "BART array", shape, 8, Cap::Stream)?;
+    let file = File::open(&cfl).map_err(|e| ReconError::io(&cfl, e))?;
     let mut data = Vec::new();
     data.try_reserve_exact(count)
         .map_err(|_| ReconError::format(&cfl, format!("cannot allocate {bytes} bytes for {shape:?}")))?;

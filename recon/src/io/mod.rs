@@ -7,4 +7,5 @@ pub mod hdf5;
 pub mod limits;
 pub mod nifti;
 pub mod npy;
+pub mod output;
 pub mod png;

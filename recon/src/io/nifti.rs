@@ -18,16 +18,18 @@
 //! The header is parsed by the `nifti` crate (both byte orders); voxels are decoded and scaled
 //! here so that the rules above hold (the crate would multiply by a NaN slope, for instance).
 //! Writing produces a little-endian float32 NIfTI-1 single file (gzip-compressed when the name
-//! ends in `.gz`) through [`write_atomic`].
+//! ends in `.gz`) through [`crate::io::atomic::write_atomic`].
 
 use crate::error::{ReconError, Result};
-use crate::io::atomic::write_atomic;
+mod write;
+use crate::io::limits::{self, Cap};
 use flate2::read::MultiGzDecoder;
 use ndarray::{Array2, Array3, Axis, ShapeBuilder};
 use nifti::{Endianness, NiftiHeader};
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+pub use write::write_volume;
 
 /// NIfTI-1 header size plus the 4-byte extension flag: where voxels start in a `.nii` file.
 const HEADER_BYTES: usize = 352;
@@ -79,21 +81,32 @@ impl Volume {
     }
 }
 
-/// Reads a `.nii` or `.nii.gz` file (gzip is recognised by its magic bytes, whatever the name).
-/// Errors name the file: not NIfTI-1 (including NIfTI-2 and `.hdr/.img` pairs), truncated,
-/// unsupported datatype, or more than one volume.
-pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
-    let path = path.as_ref();
-    let raw = std::fs::read(path).map_err(|e| ReconError::io(path, e))?;
+/// A checked header and the stream positioned after its first [`HEADER_BYTES`] bytes.
+struct Opened {
+    hdr: NiftiHeader,
+    geom: Geometry,
+    /// The bytes read so far (header and extension flag).
+    bytes: Vec<u8>,
+    reader: Box<dyn Read>,
+    gz: bool,
+}
+
+/// Opens `path` (a regular file only: a FIFO or device is refused before opening) and reads
+/// and checks the header; only the header is decompressed.
+fn open_header(path: &Path) -> Result<Opened> {
+    limits::check_regular_file(path)?;
     let bad = |msg: String| ReconError::format(path, msg);
-    let gz = raw.starts_with(&[0x1f, 0x8b]);
-    let mut decoder = gz.then(|| MultiGzDecoder::new(&raw[..]));
-    // The header (and extension flag), decompressed on its own first so that nothing large is
-    // decoded before the header has been checked.
-    let mut bytes: Vec<u8> = match decoder.as_mut() {
-        Some(d) => read_up_to(d, HEADER_BYTES).map_err(|e| bad(format!("corrupt gzip stream: {e}")))?,
-        None => raw[..raw.len().min(HEADER_BYTES)].to_vec(),
-    };
+    let file = File::open(path).map_err(|e| ReconError::io(path, e))?;
+    let mut buf = BufReader::with_capacity(1 << 16, file);
+    let gz = buf.fill_buf().map_err(|e| ReconError::io(path, e))?.starts_with(&[0x1f, 0x8b]);
+    let mut reader: Box<dyn Read> = if gz { Box::new(MultiGzDecoder::new(buf)) } else { Box::new(buf) };
+    let bytes = read_up_to(&mut reader, HEADER_BYTES).map_err(|e| {
+        if gz {
+            bad(format!("corrupt gzip stream: {e}"))
+        } else {
+            ReconError::io(path, e)
+        }
+    })?;
     if bytes.len() < 348 {
         return Err(bad(format!(
             "not a NIfTI-1 file: {} bytes, shorter than a NIfTI-1 header (348)",
@@ -115,9 +128,40 @@ pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
         )));
     }
     let geom = Geometry::from_header(&hdr).map_err(bad)?;
+    Ok(Opened { hdr, geom, bytes, reader, gz })
+}
+
+/// What a NIfTI header says about the volume's place in the world.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// As [`Volume::affine`].
+    pub affine: [[f64; 4]; 4],
+    /// As [`Volume::voxel_size`].
+    pub voxel_size: [f64; 3],
+    /// Voxels along x, y, z.
+    pub shape: [usize; 3],
+}
+
+/// The affine, voxel size and shape of a NIfTI file, from its header alone.
+pub fn read_geometry(path: impl AsRef<Path>) -> Result<Header> {
+    let o = open_header(path.as_ref())?;
+    Ok(Header { affine: o.geom.affine(&o.hdr), voxel_size: o.geom.voxel_size, shape: o.geom.shape })
+}
+
+/// Reads a `.nii` or `.nii.gz` file (gzip is recognised by its magic bytes, whatever the name).
+/// Errors name the file: not a regular file, not NIfTI-1 (including NIfTI-2 and `.hdr/.img`
+/// pairs), truncated, unsupported datatype, more than one volume, a declared volume over the
+/// stream cap ([`limits`]: checked before anything past the header is read or decompressed),
+/// or scaled values that overflow float32.
+pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
+    let path = path.as_ref();
+    let bad = |msg: String| ReconError::format(path, msg);
+    let Opened { hdr, geom, mut bytes, reader, gz } = open_header(path)?;
     let (dtype_name, size) = datatype(hdr.datatype).map_err(bad)?;
     let [nx, ny, nz] = geom.shape;
-    let nbytes = nx * ny * nz * size; // each ≤ 32767: no overflow on 64-bit
+    // The stored voxels and the decoded float32 volume, both against the stream cap.
+    let nbytes = limits::check_size(path, "NIfTI volume", &[nx, ny, nz], size, Cap::Stream)?;
+    limits::check_size(path, "decoded NIfTI volume (float32)", &[nx, ny, nz], 4, Cap::Stream)?;
     if hdr.vox_offset.is_nan() || hdr.vox_offset < 0.0 {
         return Err(bad(format!("invalid vox_offset {}", hdr.vox_offset)));
     }
@@ -125,80 +169,41 @@ pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
     let offset = (hdr.vox_offset as usize).max(HEADER_BYTES);
     let needed =
         offset.checked_add(nbytes).ok_or_else(|| bad(format!("invalid vox_offset {}", hdr.vox_offset)))?;
-    let available = match decoder.as_mut() {
-        Some(d) => {
-            let mut rest = Vec::new();
-            d.take((needed - bytes.len()) as u64)
-                .read_to_end(&mut rest)
-                .map_err(|e| bad(format!("corrupt or truncated gzip stream: {e}")))?;
-            bytes.extend_from_slice(&rest);
-            &bytes[..]
-        }
-        None => &raw[..],
-    };
-    if available.len() < needed {
+    limits::check_size(path, "NIfTI header and voxels (vox_offset + volume)", &[needed], 1, Cap::Stream)?;
+    // At most the declared bytes are read, whatever the file or stream holds after them.
+    let rest =
+        limits::read_capped(path, "NIfTI data", reader.take((needed - bytes.len()) as u64)).map_err(|e| {
+            match e {
+                ReconError::Io { source, .. } if gz => {
+                    bad(format!("corrupt or truncated gzip stream: {source}"))
+                }
+                e => e,
+            }
+        })?;
+    bytes.extend_from_slice(&rest);
+    if bytes.len() < needed {
         return Err(bad(format!(
             "truncated: the header declares {nx}×{ny}×{nz} {dtype_name} voxels ({nbytes} bytes from offset \
              {offset}) but the {}file has {} bytes",
             if gz { "decompressed " } else { "" },
-            available.len()
+            bytes.len()
         )));
     }
     let (slope, inter) = scaling(&hdr).map_err(bad)?;
     let big = hdr.endianness == Endianness::Big;
-    let values = decode(&available[offset..needed], hdr.datatype, big, slope, inter);
-    let data = Array3::from_shape_vec((nx, ny, nz).f(), values).expect("size checked"); // ok: size checked
-    Ok(Volume { data, affine: geom.affine(&hdr), voxel_size: geom.voxel_size })
-}
-
-/// Writes `volume` as a little-endian float32 NIfTI-1 file; gzip-compressed when the file name
-/// ends in `.gz`. The affine goes to the sform (`sform_code = 2`, aligned; stored as f32, the
-/// format's precision) and, when it is a rotation times `diag(voxel_size)` (optionally with a
-/// flip), also to the qform (`qform_code = 2`), else `qform_code = 0`. `pixdim[1..=3]` =
-/// `voxel_size`, units mm, `scl_slope = 1`, `scl_inter = 0`.
-pub fn write_volume(path: impl AsRef<Path>, volume: &Volume) -> Result<()> {
-    let path = path.as_ref();
-    let shape = volume.shape();
-    if shape.iter().any(|&n| n == 0 || n > i16::MAX as usize) {
-        return Err(ReconError::Invalid(format!(
-            "{}: NIfTI-1 sizes must be 1..=32767, volume shape is {shape:?}",
-            path.display()
+    let values = decode(&bytes[offset..needed], hdr.datatype, big, slope, inter);
+    // A finite stored value that scales to ±∞ is an overflow (a stored ±∞ stays what it is).
+    let stored =
+        |i: usize| decode(&bytes[offset + i * size..offset + (i + 1) * size], hdr.datatype, big, 1.0, 0.0)[0];
+    let overflow = values.iter().enumerate().find(|(i, v)| v.is_infinite() && stored(*i).is_finite());
+    if let Some((i, _)) = overflow {
+        return Err(bad(format!(
+            "voxel {i}: stored value {} × scl_slope {slope:e} + scl_inter {inter:e} overflows float32",
+            stored(i)
         )));
     }
-    let finite = volume.affine.iter().flatten().chain(&volume.voxel_size).all(|v| v.is_finite());
-    if !finite {
-        return Err(ReconError::Invalid(format!("{}: affine or voxel size is not finite", path.display())));
-    }
-    let header = encode_header(shape, &volume.affine, volume.voxel_size);
-    let gz = path.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".gz"));
-    write_atomic(path, |tmp| {
-        let io = |e| ReconError::io(tmp, e);
-        let file = BufWriter::with_capacity(1 << 16, File::create(tmp).map_err(io)?);
-        let file = if gz {
-            let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::new(6));
-            write_body(&mut enc, &header, volume).map_err(io)?;
-            enc.finish().map_err(io)?
-        } else {
-            let mut file = file;
-            write_body(&mut file, &header, volume).map_err(io)?;
-            file
-        };
-        file.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)
-    })
-}
-
-/// Header, then voxels in file order (x fastest: the row-major order of the transposed view).
-fn write_body(out: &mut impl Write, header: &[u8], volume: &Volume) -> std::io::Result<()> {
-    out.write_all(header)?;
-    let mut chunk = Vec::with_capacity(1 << 16);
-    for v in volume.data.t().iter() {
-        chunk.extend_from_slice(&v.to_le_bytes());
-        if chunk.len() >= 1 << 16 {
-            out.write_all(&chunk)?;
-            chunk.clear();
-        }
-    }
-    out.write_all(&chunk)
+    let data = Array3::from_shape_vec((nx, ny, nz).f(), values).expect("size checked"); // ok: size checked
+    Ok(Volume { data, affine: geom.affine(&hdr), voxel_size: geom.voxel_size })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -294,73 +299,6 @@ fn quaternion_to_rotation(b: f64, c: f64, d: f64) -> [[f64; 3]; 3] {
     ]
 }
 
-/// The qform `(b, c, d, qfac)` of `affine` if its 3×3 part is `R · diag(voxel_size)` with `R`
-/// orthonormal (up to a flip of the third axis, recorded in `qfac`), to 1e-4 relative.
-/// The quaternion extraction is `nifti_mat44_to_quatern` from the NIfTI reference library.
-fn affine_to_quaternion(affine: &[[f64; 4]; 4], voxel_size: [f64; 3]) -> Option<[f64; 4]> {
-    let mut r = [[0.0f64; 3]; 3];
-    for j in 0..3 {
-        let norm = (0..3).map(|i| affine[i][j] * affine[i][j]).sum::<f64>().sqrt();
-        if norm == 0.0 || (norm - voxel_size[j]).abs() > 1e-4 * norm {
-            return None;
-        }
-        for i in 0..3 {
-            r[i][j] = affine[i][j] / norm;
-        }
-    }
-    for p in 0..3 {
-        for q in 0..3 {
-            let dot: f64 = (0..3).map(|i| r[i][p] * r[i][q]).sum();
-            if (dot - if p == q { 1.0 } else { 0.0 }).abs() > 1e-4 {
-                return None;
-            }
-        }
-    }
-    let det = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1])
-        - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0])
-        + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
-    let qfac = if det < 0.0 {
-        (0..3).for_each(|i| r[i][2] = -r[i][2]);
-        -1.0
-    } else {
-        1.0
-    };
-    let trace = r[0][0] + r[1][1] + r[2][2] + 1.0;
-    let (mut a, mut b, mut c, mut d);
-    if trace > 0.5 {
-        a = 0.5 * trace.sqrt();
-        b = 0.25 * (r[2][1] - r[1][2]) / a;
-        c = 0.25 * (r[0][2] - r[2][0]) / a;
-        d = 0.25 * (r[1][0] - r[0][1]) / a;
-    } else {
-        let xd = 1.0 + r[0][0] - (r[1][1] + r[2][2]);
-        let yd = 1.0 + r[1][1] - (r[0][0] + r[2][2]);
-        let zd = 1.0 + r[2][2] - (r[0][0] + r[1][1]);
-        if xd > 1.0 {
-            b = 0.5 * xd.sqrt();
-            c = 0.25 * (r[0][1] + r[1][0]) / b;
-            d = 0.25 * (r[0][2] + r[2][0]) / b;
-            a = 0.25 * (r[2][1] - r[1][2]) / b;
-        } else if yd > 1.0 {
-            c = 0.5 * yd.sqrt();
-            b = 0.25 * (r[0][1] + r[1][0]) / c;
-            d = 0.25 * (r[1][2] + r[2][1]) / c;
-            a = 0.25 * (r[0][2] - r[2][0]) / c;
-        } else {
-            d = 0.5 * zd.sqrt();
-            b = 0.25 * (r[0][2] + r[2][0]) / d;
-            c = 0.25 * (r[1][2] + r[2][1]) / d;
-            a = 0.25 * (r[1][0] - r[0][1]) / d;
-        }
-        if a < 0.0 {
-            (b, c, d) = (-b, -c, -d);
-            a = -a;
-        }
-    }
-    let _ = a;
-    Some([b, c, d, qfac])
-}
-
 /// nibabel's scaling rule: `(slope, inter)` to apply, `(1, 0)` when the slope is 0 or not finite.
 fn scaling(h: &NiftiHeader) -> std::result::Result<(f64, f64), String> {
     let (slope, inter) = (h.scl_slope as f64, h.scl_inter as f64);
@@ -419,91 +357,5 @@ fn decode(bytes: &[u8], code: i16, big: bool, slope: f64, inter: f64) -> Vec<f32
         1280 => dec!(u64, 8),
         64 => dec!(f64, 8),
         _ => unreachable!("datatype checked before decoding"),
-    }
-}
-
-/// The 348-byte NIfTI-1 header (little-endian) plus a zero 4-byte extension flag.
-fn encode_header(shape: [usize; 3], affine: &[[f64; 4]; 4], voxel_size: [f64; 3]) -> Vec<u8> {
-    let mut h = vec![0u8; HEADER_BYTES];
-    let put = |h: &mut Vec<u8>, at: usize, b: &[u8]| h[at..at + b.len()].copy_from_slice(b);
-    let f32s = |h: &mut Vec<u8>, at: usize, vals: &[f64]| {
-        for (k, v) in vals.iter().enumerate() {
-            h[at + 4 * k..at + 4 * k + 4].copy_from_slice(&(*v as f32).to_le_bytes());
-        }
-    };
-    put(&mut h, 0, &348i32.to_le_bytes()); // sizeof_hdr
-    h[38] = b'r'; // regular
-    let dim = [3, shape[0] as i16, shape[1] as i16, shape[2] as i16, 1, 1, 1, 1];
-    for (k, d) in dim.iter().enumerate() {
-        put(&mut h, 40 + 2 * k, &d.to_le_bytes());
-    }
-    put(&mut h, 70, &16i16.to_le_bytes()); // datatype float32
-    put(&mut h, 72, &32i16.to_le_bytes()); // bitpix
-    let quat = affine_to_quaternion(affine, voxel_size);
-    let qfac = quat.map_or(1.0, |q| q[3]);
-    f32s(&mut h, 76, &[qfac, voxel_size[0], voxel_size[1], voxel_size[2], 1.0, 1.0, 1.0, 1.0]);
-    f32s(&mut h, 108, &[HEADER_BYTES as f64, 1.0, 0.0]); // vox_offset, scl_slope, scl_inter
-    h[123] = 2; // xyzt_units: mm
-    put(&mut h, 148, b"recon");
-    put(&mut h, 252, &(if quat.is_some() { 2i16 } else { 0 }).to_le_bytes()); // qform_code
-    put(&mut h, 254, &2i16.to_le_bytes()); // sform_code: aligned
-    if let Some(q) = quat {
-        f32s(&mut h, 256, &[q[0], q[1], q[2], affine[0][3], affine[1][3], affine[2][3]]);
-    }
-    for (k, row) in affine.iter().take(3).enumerate() {
-        f32s(&mut h, 280 + 16 * k, row);
-    }
-    put(&mut h, 344, b"n+1\0");
-    h
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn qform_round_trip_through_quaternion() {
-        // A rotation about an oblique axis, anisotropic voxels, with and without a flip.
-        let (t, u) = (0.3f64, [0.48f64, 0.6, 0.64]);
-        let (s, c) = t.sin_cos();
-        let rot = [
-            [
-                c + u[0] * u[0] * (1.0 - c),
-                u[0] * u[1] * (1.0 - c) - u[2] * s,
-                u[0] * u[2] * (1.0 - c) + u[1] * s,
-            ],
-            [
-                u[1] * u[0] * (1.0 - c) + u[2] * s,
-                c + u[1] * u[1] * (1.0 - c),
-                u[1] * u[2] * (1.0 - c) - u[0] * s,
-            ],
-            [
-                u[2] * u[0] * (1.0 - c) - u[1] * s,
-                u[2] * u[1] * (1.0 - c) + u[0] * s,
-                c + u[2] * u[2] * (1.0 - c),
-            ],
-        ];
-        for flip in [1.0, -1.0] {
-            let vox = [0.9, 1.1, 2.5];
-            let mut a = [[0.0; 4]; 4];
-            for i in 0..3 {
-                for j in 0..3 {
-                    a[i][j] = rot[i][j] * vox[j] * if j == 2 { flip } else { 1.0 };
-                }
-            }
-            let q = affine_to_quaternion(&a, vox).unwrap();
-            assert_eq!(q[3], flip);
-            let r = quaternion_to_rotation(q[0], q[1], q[2]);
-            for i in 0..3 {
-                for j in 0..3 {
-                    let back = r[i][j] * vox[j] * if j == 2 { q[3] } else { 1.0 };
-                    assert!((back - a[i][j]).abs() < 1e-12, "{i}{j}: {back} vs {}", a[i][j]);
-                }
-            }
-        }
-        // A shear is not a qform.
-        let mut sheared = [[1.0, 0.3, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0; 4]];
-        sheared[3][3] = 1.0;
-        assert!(affine_to_quaternion(&sheared, [1.0, 1.0440306, 1.0]).is_none());
     }
 }

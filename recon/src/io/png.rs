@@ -3,15 +3,21 @@
 //! Arrays are row-major images: row 0 is the top row of the picture. Colour images are
 //! **channel-first** `(C, H, W)` everywhere in this module, the layout the networks use.
 //! Sample values are mapped linearly to `[0, 1]` (`v / (2^bits − 1)`).
+//!
+//! Reading refuses anything but a regular file, reads at most the stream cap, and checks the
+//! declared size before decoding against the slice cap ([`limits`]), counting 8 bytes per
+//! decoded sample: what the image costs once it is complex64 k-space (a 16384² 8-bit grey PNG
+//! of 261 KB would be 2 GiB).
 
 use crate::error::{ReconError, Result};
 use crate::io::atomic::write_atomic;
+use crate::io::limits::{self, Cap};
 use ndarray::{Array2, Array3, ArrayBase, Axis, Data, Ix2, Ix3};
 use png::{BitDepth, ColorType, Transformations};
 use std::path::Path;
 
-/// Largest decoded image accepted, in samples (1 GiB of f32), checked before allocating.
-const MAX_SAMPLES: usize = 1 << 28;
+/// Bytes counted per decoded sample against the slice cap (complex64, see the module doc).
+const BYTES_PER_SAMPLE: usize = 8;
 
 /// A decoded PNG.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +120,7 @@ pub fn write_mask_png<S: Data<Elem = bool>>(path: impl AsRef<Path>, mask: &Array
 /// read. Errors name the file (not a PNG, truncated, corrupt, too large).
 pub fn read_png(path: impl AsRef<Path>) -> Result<Image> {
     let path = path.as_ref();
-    let raw = std::fs::read(path).map_err(|e| ReconError::io(path, e))?;
+    let raw = limits::read_file(path)?;
     let bad = |e: png::DecodingError| ReconError::format(path, format!("not a readable PNG: {e}"));
     let mut decoder = png::Decoder::new(std::io::Cursor::new(&raw[..]));
     // EXPAND: palette → RGB(A), 1/2/4-bit grey → 8-bit, tRNS → alpha; 16-bit is kept.
@@ -124,9 +130,7 @@ pub fn read_png(path: impl AsRef<Path>) -> Result<Image> {
     let (w, h) = reader.info().size();
     let (w, h) = (w as usize, h as usize);
     let samples = color.samples();
-    if w.checked_mul(h).and_then(|n| n.checked_mul(samples)).is_none_or(|n| n > MAX_SAMPLES) {
-        return Err(ReconError::format(path, format!("PNG of {w}×{h}×{samples} samples is too large")));
-    }
+    limits::check_size(path, "decoded PNG", &[h, w, samples], BYTES_PER_SAMPLE, Cap::Slice)?;
     let mut buf =
         vec![0u8; reader.output_buffer_size().ok_or_else(|| ReconError::format(path, "PNG too large"))?];
     let frame = reader.next_frame(&mut buf).map_err(bad)?;
