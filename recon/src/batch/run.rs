@@ -166,7 +166,7 @@ pub fn run_batch(
     let settings = req.settings();
     let manifest = req.output_dir.join(req.shard.file_name("manifest", "jsonl"));
     let (entries, ignored) = read_manifest(&manifest)?;
-    let mut latest = latest(entries);
+    let before = latest(entries);
     let writer = ManifestWriter::open(&manifest)?;
 
     let (mut todo, mut names, mut outs) = (Vec::new(), Vec::new(), HashSet::new());
@@ -181,7 +181,7 @@ pub fn run_batch(
                 format!("another input also writes {}; rename one", Path::new(&out).display()),
             ));
         }
-        let complete = latest.get(&name).is_some_and(|e| {
+        let complete = before.get(&name).is_some_and(|e| {
             e.status == Status::Ok && e.settings == settings && req.outputs(&out).iter().all(|p| p.is_file())
         });
         if complete {
@@ -191,6 +191,7 @@ pub fn run_batch(
         }
         names.push(name);
     }
+    drop(before);
     let ctx = Ctx {
         req,
         settings,
@@ -201,16 +202,20 @@ pub fn run_batch(
     };
     let to_do = todo.len();
     let finished = AtomicUsize::new(0);
-    let record = |entry: ManifestEntry| -> Result<ManifestEntry> {
+    // Only counts stay in memory: each line is written, heard and dropped (the tables are
+    // made from the manifest at the end). A line kept per volume, allocated between the
+    // volumes' buffers, pins its heap pages: peak memory crept up with the volumes.
+    let tally = Tally::default();
+    let record = |entry: ManifestEntry| -> Result<()> {
         writer.append(&entry)?;
+        tally.add(&entry);
         on_volume(&entry, finished.fetch_add(1, Ordering::SeqCst) + 1, to_do);
-        Ok(entry)
+        Ok(())
     };
 
     // Open every volume to be done first: unreadable files fail now, and the slice count
     // gives the progress bar its total. Opening reads metadata only (h5).
     let mut jobs = Vec::new();
-    let mut results = Vec::new();
     for (path, name, out) in todo {
         remove_stale_temps(&req.outputs(&out));
         match Scan::open(&path) {
@@ -221,33 +226,32 @@ pub fn run_batch(
                 slices: scan.num_slices,
                 acquisition: scan.acquisition.clone().unwrap_or_else(|| "unknown".into()),
             }),
-            Err(e) => results.push(record(ManifestEntry::failed(
+            Err(e) => record(ManifestEntry::failed(
                 &name,
                 &out.to_string_lossy(),
                 e.to_string(),
                 &ctx.settings,
                 &ctx.shard,
-            ))?),
+            ))?,
         }
     }
     let total_slices: usize = jobs.iter().map(|j| j.slices).sum();
-    results.extend(run_jobs(&ctx, &jobs, total_slices, &record)?);
+    run_jobs(&ctx, &jobs, total_slices, &record)?;
+    drop(jobs);
 
-    for e in &results {
-        latest.insert(e.file.clone(), e.clone());
-    }
+    let latest = latest(read_manifest(&manifest)?.0);
     let shard_entries: Vec<&ManifestEntry> = names.iter().filter_map(|n| latest.get(n)).collect();
     let csv = req.output_dir.join(req.shard.file_name("manifest", "csv"));
     let summary_csv = req.output_dir.join(req.shard.file_name("summary", "csv"));
     let (groups, failures) = write_tables(&shard_entries, &csv, &summary_csv)?;
     let seconds = t0.elapsed().as_secs_f64();
-    let slices: usize = results.iter().filter(|e| e.status == Status::Ok).map(|e| e.slices).sum();
+    let [done, failed, slices] = tally.0.map(|c| c.into_inner());
     Ok(BatchReport {
         shard: req.shard,
         files: mine.len(),
-        done: results.iter().filter(|e| e.status == Status::Ok).count(),
+        done,
         skipped,
-        failed: results.iter().filter(|e| e.status == Status::Failed).count(),
+        failed,
         slices,
         slices_per_second: if seconds > 0.0 { slices as f64 / seconds } else { 0.0 },
         seconds,
@@ -303,19 +307,18 @@ fn check_request(req: &BatchRequest) -> Result<()> {
     Ok(())
 }
 
-/// `--jobs` threads: `V = min(jobs, volumes)` workers, each taking the next volume and
-/// reconstructing its slices on a private pool of `jobs / V` threads. With at least as many
-/// volumes as jobs that is one thread per volume, slices one after the other: rayon lets a
-/// thread that waits inside a parallel model op start another slice, so a shared pool could
-/// hold any number of slices of the volumes in flight; private one-thread pools hold exactly
-/// one slice per worker. Fewer volumes than jobs (the end of a small dataset, one large
-/// volume) get several threads each, parallel over slices.
+/// `--jobs` threads: `V = min(VOLUMES_IN_FLIGHT, jobs, volumes)` workers, each taking the
+/// next volume and reconstructing its slices on a private pool of `jobs / V` threads,
+/// parallel over slices. Private pools keep the volumes apart: rayon lets a thread that
+/// waits inside a parallel model op start another task of its pool, so a pool shared by all
+/// volumes could hold slices of any number of them; a private pool holds slices of its own
+/// volume only. `V` does not grow with the number of volumes, so neither does memory.
 fn run_jobs(
     ctx: &Ctx,
     jobs: &[Job],
     total_slices: usize,
-    record: &(dyn Fn(ManifestEntry) -> Result<ManifestEntry> + Sync),
-) -> Result<Vec<ManifestEntry>> {
+    record: &(dyn Fn(ManifestEntry) -> Result<()> + Sync),
+) -> Result<()> {
     let threads = match ctx.req.jobs {
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         n => n,
@@ -327,11 +330,10 @@ fn run_jobs(
         .map_err(|e| ReconError::Invalid(format!("cannot start {threads} threads: {e}")))?;
     ctx.progress.start("slices", total_slices as u64);
     let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<ManifestEntry>> = Mutex::new(Vec::new());
     let fatal: Mutex<Option<ReconError>> = Mutex::new(None);
     std::thread::scope(|s| {
         for pool in pools.iter().take(jobs.len()) {
-            let (next, out, fatal) = (&next, &out, &fatal);
+            let (next, fatal) = (&next, &fatal);
             s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 if i >= jobs.len() || fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
@@ -339,12 +341,9 @@ fn run_jobs(
                 }
                 let entry = pool.install(|| process_guarded(ctx, &jobs[i]));
                 super::release_free_memory();
-                match record(entry) {
-                    Ok(e) => out.lock().unwrap_or_else(|e| e.into_inner()).push(e),
-                    Err(e) => {
-                        *fatal.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
-                        break;
-                    }
+                if let Err(e) = record(entry) {
+                    *fatal.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                    break;
                 }
             });
         }
@@ -353,7 +352,21 @@ fn run_jobs(
     if let Some(e) = fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
-    Ok(out.into_inner().unwrap_or_else(|e| e.into_inner()))
+    Ok(())
+}
+
+/// Volumes done, volumes failed, slices done (of the volumes done), by this run.
+#[derive(Default)]
+struct Tally([AtomicUsize; 3]);
+
+impl Tally {
+    fn add(&self, e: &ManifestEntry) {
+        let ok = e.status == Status::Ok;
+        self.0[usize::from(!ok)].fetch_add(1, Ordering::SeqCst);
+        if ok {
+            self.0[2].fetch_add(e.slices, Ordering::SeqCst);
+        }
+    }
 }
 
 /// One volume, as its manifest line; a panic while reconstructing it (a bug, never a bad
