@@ -89,14 +89,17 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
     p[i..].iter().all(|&c| c == '*')
 }
 
-/// The regular files of `dir` whose names match `pattern`, sorted by file name.
+/// The entries of `dir` other than folders whose names match `pattern`, sorted by file name
+/// (bytes). Not only regular files: a FIFO, device or dangling link named like a scan is
+/// listed so that the batch reports it as a failed volume (the readers refuse it) rather than
+/// leaving it out without a word.
 pub fn discover(dir: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     let rd = std::fs::read_dir(dir).map_err(|e| ReconError::io(dir, e))?;
     let mut files = Vec::new();
     for entry in rd {
         let entry = entry.map_err(|e| ReconError::io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if matches_pattern(pattern, &name) && entry.path().is_file() {
+        let name = entry.file_name();
+        if matches_pattern(pattern, &name.to_string_lossy()) && !entry.path().is_dir() {
             files.push((name, entry.path()));
         }
     }

@@ -1,9 +1,19 @@
 //! `recon batch merge`: combine the manifests of the shards of one batch into the files an
 //! unsharded run writes (`manifest.jsonl`, `manifest.csv`, `summary.csv`).
+//!
+//! A merge is all or nothing. It reads only the shard manifests
+//! (`manifest.shard-I-of-N.jsonl`), never its own output `manifest.jsonl`, so merging twice
+//! gives the same files. It refuses, writing nothing, while the batch is incomplete:
+//! * a shard has no manifest (not started, or in another folder);
+//! * a shard is still running, or was killed: a running shard keeps
+//!   `manifest.shard-I-of-N.running` in the folder from its start to its end (see
+//!   [`super::run::running_marker_name`]); a kill leaves it, and re-running the shard (which
+//!   resumes) completes the manifest and removes it. On a shared file system the marker is
+//!   seen from every node, unlike a process id or a lock.
 
 use super::discover::Shard;
 use super::manifest::{read_manifest, ManifestEntry, ManifestWriter};
-use super::run::write_tables;
+use super::run::{running_marker_name, write_tables};
 use super::summary::GroupSummary;
 use crate::error::{ReconError, Result};
 use serde::Serialize;
@@ -13,12 +23,10 @@ use std::path::{Path, PathBuf};
 /// What a merge found and wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct MergeReport {
-    /// The manifests read (shard files, and `manifest.jsonl` when present).
+    /// The shard manifests read.
     pub manifests: Vec<PathBuf>,
     /// Number of shards N of the shard files.
     pub shards: usize,
-    /// Shard indices with no manifest (the merge is incomplete).
-    pub missing_shards: Vec<usize>,
     pub volumes: usize,
     pub failed: usize,
     pub ignored_manifest_lines: usize,
@@ -29,17 +37,19 @@ pub struct MergeReport {
     pub failures: Vec<ManifestEntry>,
 }
 
-/// Merges every `manifest.shard-I-of-N.jsonl` (and an existing `manifest.jsonl`) in `dir`:
-/// per file the latest line wins (by `finished_unix`). Writes `manifest.jsonl` (sorted by
-/// file name, written under a temporary name and renamed), `manifest.csv` and `summary.csv`.
-/// Shards of different N in one folder are an error.
+/// Merges every `manifest.shard-I-of-N.jsonl` in `dir`: per file the latest line wins (by
+/// `finished_unix`). Writes `manifest.jsonl` (sorted by file name, written under a temporary
+/// name and renamed), `manifest.csv` and `summary.csv`. Shards of different N in one folder
+/// are a usage error; a missing, running or killed shard is a [`ReconError::Failed`] and
+/// nothing is written (see the module doc).
 pub fn merge(dir: &Path) -> Result<MergeReport> {
     let rd = std::fs::read_dir(dir).map_err(|e| ReconError::io(dir, e))?;
     let mut found: Vec<(String, Shard)> = rd
         .flatten()
         .filter_map(|e| {
             let n = e.file_name().to_string_lossy().into_owned();
-            Shard::of_file_name(&n, "manifest", "jsonl").map(|s| (n, s))
+            // The unsharded `manifest.jsonl` is this function's own output: never an input.
+            Shard::of_file_name(&n, "manifest", "jsonl").filter(|s| s.count > 1).map(|s| (n, s))
         })
         .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
@@ -51,15 +61,31 @@ pub fn merge(dir: &Path) -> Result<MergeReport> {
             dir.display()
         )));
     }
-    let shards = counts.into_iter().next().unwrap_or(1);
-    if found.iter().all(|(_, s)| s.count == 1) {
+    let Some(shards) = counts.into_iter().next() else {
         return Err(ReconError::Invalid(format!(
             "{}: no shard manifest (manifest.shard-I-of-N.jsonl) to merge",
             dir.display()
         )));
+    };
+    let missing: Vec<usize> = (0..shards).filter(|i| !found.iter().any(|(_, s)| s.index == *i)).collect();
+    if !missing.is_empty() {
+        return Err(ReconError::Failed(format!(
+            "{}: no manifest for shard(s) {missing:?} of {shards}: the batch is incomplete, nothing merged \
+             (run the missing shards into this folder, then merge)",
+            dir.display()
+        )));
     }
-    let missing_shards: Vec<usize> =
-        (0..shards).filter(|i| !found.iter().any(|(_, s)| s.count == shards && s.index == *i)).collect();
+    let running: Vec<usize> = (0..shards)
+        .filter(|&index| dir.join(running_marker_name(Shard { index, count: shards })).exists())
+        .collect();
+    if !running.is_empty() {
+        let marker = running_marker_name(Shard { index: running[0], count: shards });
+        return Err(ReconError::Failed(format!(
+            "{}: shard(s) {running:?} of {shards} still running, or killed ({marker} is there): \
+             nothing merged (wait for them, or re-run a killed shard, then merge)",
+            dir.display()
+        )));
+    }
     let mut by_file: BTreeMap<String, ManifestEntry> = BTreeMap::new();
     let mut ignored = 0;
     let mut manifests = Vec::new();
@@ -89,7 +115,6 @@ pub fn merge(dir: &Path) -> Result<MergeReport> {
     Ok(MergeReport {
         manifests,
         shards,
-        missing_shards,
         volumes: entries.len(),
         failed: failures.len(),
         ignored_manifest_lines: ignored,

@@ -14,6 +14,7 @@ use kspace::mask::MaskParams;
 use kspace::SamplingMask;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,13 @@ use std::time::Instant;
 /// Test-only: milliseconds to sleep before each volume, so that a test can kill a batch
 /// part-way deterministically. Not for normal use.
 pub const TEST_DELAY_ENV: &str = "RECON_BATCH_TEST_DELAY_MS";
+
+/// Volumes reconstructed at once, whatever `--jobs` and the number of volumes: the
+/// `--jobs` threads are split between them. Fixed so that peak memory (a volume's slices in
+/// flight, its output, its file handles) does not grow with the dataset: with one volume
+/// per thread, 20 volumes on 16 cores held 16 outputs where 2 volumes held 2. Two, not one,
+/// so that one volume's reading and writing overlaps the other's compute.
+pub const VOLUMES_IN_FLIGHT: usize = 2;
 
 /// What to process and how.
 #[derive(Debug, Clone)]
@@ -63,15 +71,21 @@ impl BatchRequest {
         }
     }
 
-    /// The files written for output `out` (the h5, then the requested previews).
-    fn outputs(&self, out: &str) -> Vec<PathBuf> {
-        let stem = out.strip_suffix(".h5").unwrap_or(out);
+    /// The files written for output `out` (the h5, then the requested previews), with the
+    /// bytes of the input's name (non-UTF-8 names included).
+    fn outputs(&self, out: &OsStr) -> Vec<PathBuf> {
+        let stem = Path::new(out).with_extension("");
+        let sibling = |dir: &str, ext: &str| {
+            let mut name = stem.clone().into_os_string();
+            name.push(ext);
+            self.output_dir.join(dir).join(name)
+        };
         let mut v = vec![self.output_dir.join(out)];
         if self.png {
-            v.push(self.output_dir.join("png").join(format!("{stem}.png")));
+            v.push(sibling("png", ".png"));
         }
         if self.nifti {
-            v.push(self.output_dir.join("nifti").join(format!("{stem}.nii.gz")));
+            v.push(sibling("nifti", ".nii.gz"));
         }
         v
     }
@@ -109,8 +123,10 @@ pub struct BatchReport {
 /// A volume still to do.
 struct Job {
     path: PathBuf,
+    /// The input file name, as the manifest records it (lossy for a non-UTF-8 name).
     name: String,
-    out: String,
+    /// The output file name, with the input name's bytes.
+    out: OsString,
     slices: usize,
     acquisition: String,
 }
@@ -135,6 +151,8 @@ pub fn run_batch(
 ) -> Result<BatchReport> {
     let t0 = Instant::now();
     check_request(req)?;
+    let _running = RunningMarker::create(&req.output_dir, req.shard)?;
+    super::keep_large_buffers_apart();
     let files = discover(&req.input_dir, &req.pattern)?;
     if files.is_empty() {
         return Err(ReconError::Invalid(format!(
@@ -148,18 +166,22 @@ pub fn run_batch(
     let settings = req.settings();
     let manifest = req.output_dir.join(req.shard.file_name("manifest", "jsonl"));
     let (entries, ignored) = read_manifest(&manifest)?;
-    let mut latest = latest(entries);
+    let before = latest(entries);
     let writer = ManifestWriter::open(&manifest)?;
 
     let (mut todo, mut names, mut outs) = (Vec::new(), Vec::new(), HashSet::new());
     let mut skipped = 0;
     for path in &mine {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let out = output_name(&name);
+        let file_name = path.file_name().unwrap_or_default();
+        let name = file_name.to_string_lossy().into_owned();
+        let out = output_file_name(file_name);
         if !outs.insert(out.clone()) {
-            return Err(ReconError::format(path, format!("another input also writes {out}; rename one")));
+            return Err(ReconError::format(
+                path,
+                format!("another input also writes {}; rename one", Path::new(&out).display()),
+            ));
         }
-        let complete = latest.get(&name).is_some_and(|e| {
+        let complete = before.get(&name).is_some_and(|e| {
             e.status == Status::Ok && e.settings == settings && req.outputs(&out).iter().all(|p| p.is_file())
         });
         if complete {
@@ -169,6 +191,7 @@ pub fn run_batch(
         }
         names.push(name);
     }
+    drop(before);
     let ctx = Ctx {
         req,
         settings,
@@ -179,16 +202,20 @@ pub fn run_batch(
     };
     let to_do = todo.len();
     let finished = AtomicUsize::new(0);
-    let record = |entry: ManifestEntry| -> Result<ManifestEntry> {
+    // Only counts stay in memory: each line is written, heard and dropped (the tables are
+    // made from the manifest at the end). A line kept per volume, allocated between the
+    // volumes' buffers, pins its heap pages: peak memory crept up with the volumes.
+    let tally = Tally::default();
+    let record = |entry: ManifestEntry| -> Result<()> {
         writer.append(&entry)?;
+        tally.add(&entry);
         on_volume(&entry, finished.fetch_add(1, Ordering::SeqCst) + 1, to_do);
-        Ok(entry)
+        Ok(())
     };
 
     // Open every volume to be done first: unreadable files fail now, and the slice count
     // gives the progress bar its total. Opening reads metadata only (h5).
     let mut jobs = Vec::new();
-    let mut results = Vec::new();
     for (path, name, out) in todo {
         remove_stale_temps(&req.outputs(&out));
         match Scan::open(&path) {
@@ -199,33 +226,32 @@ pub fn run_batch(
                 slices: scan.num_slices,
                 acquisition: scan.acquisition.clone().unwrap_or_else(|| "unknown".into()),
             }),
-            Err(e) => results.push(record(ManifestEntry::failed(
+            Err(e) => record(ManifestEntry::failed(
                 &name,
-                &out,
+                &out.to_string_lossy(),
                 e.to_string(),
                 &ctx.settings,
                 &ctx.shard,
-            ))?),
+            ))?,
         }
     }
     let total_slices: usize = jobs.iter().map(|j| j.slices).sum();
-    results.extend(run_jobs(&ctx, &jobs, total_slices, &record)?);
+    run_jobs(&ctx, &jobs, total_slices, &record)?;
+    drop(jobs);
 
-    for e in &results {
-        latest.insert(e.file.clone(), e.clone());
-    }
+    let latest = latest(read_manifest(&manifest)?.0);
     let shard_entries: Vec<&ManifestEntry> = names.iter().filter_map(|n| latest.get(n)).collect();
     let csv = req.output_dir.join(req.shard.file_name("manifest", "csv"));
     let summary_csv = req.output_dir.join(req.shard.file_name("summary", "csv"));
     let (groups, failures) = write_tables(&shard_entries, &csv, &summary_csv)?;
     let seconds = t0.elapsed().as_secs_f64();
-    let slices: usize = results.iter().filter(|e| e.status == Status::Ok).map(|e| e.slices).sum();
+    let [done, failed, slices] = tally.0.map(|c| c.into_inner());
     Ok(BatchReport {
         shard: req.shard,
         files: mine.len(),
-        done: results.iter().filter(|e| e.status == Status::Ok).count(),
+        done,
         skipped,
-        failed: results.iter().filter(|e| e.status == Status::Failed).count(),
+        failed,
         slices,
         slices_per_second: if seconds > 0.0 { slices as f64 / seconds } else { 0.0 },
         seconds,
@@ -281,48 +307,43 @@ fn check_request(req: &BatchRequest) -> Result<()> {
     Ok(())
 }
 
-/// `--jobs` threads: `V = min(jobs, volumes)` workers, each taking the next volume and
-/// reconstructing its slices on a private pool of `jobs / V` threads. With at least as many
-/// volumes as jobs that is one thread per volume, slices one after the other: rayon lets a
-/// thread that waits inside a parallel model op start another slice, so a shared pool could
-/// hold any number of slices of the volumes in flight; private one-thread pools hold exactly
-/// one slice per worker. Fewer volumes than jobs (the end of a small dataset, one large
-/// volume) get several threads each, parallel over slices.
+/// `--jobs` threads: `V = min(VOLUMES_IN_FLIGHT, jobs, volumes)` workers, each taking the
+/// next volume and reconstructing its slices on a private pool of `jobs / V` threads,
+/// parallel over slices. Private pools keep the volumes apart: rayon lets a thread that
+/// waits inside a parallel model op start another task of its pool, so a pool shared by all
+/// volumes could hold slices of any number of them; a private pool holds slices of its own
+/// volume only. `V` does not grow with the number of volumes, so neither does memory.
 fn run_jobs(
     ctx: &Ctx,
     jobs: &[Job],
     total_slices: usize,
-    record: &(dyn Fn(ManifestEntry) -> Result<ManifestEntry> + Sync),
-) -> Result<Vec<ManifestEntry>> {
+    record: &(dyn Fn(ManifestEntry) -> Result<()> + Sync),
+) -> Result<()> {
     let threads = match ctx.req.jobs {
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         n => n,
     };
-    let workers = threads.min(jobs.len()).max(1);
+    let workers = VOLUMES_IN_FLIGHT.min(threads).min(jobs.len()).max(1);
     let pools = (0..workers)
         .map(|_| rayon::ThreadPoolBuilder::new().num_threads((threads / workers).max(1)).build())
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| ReconError::Invalid(format!("cannot start {threads} threads: {e}")))?;
     ctx.progress.start("slices", total_slices as u64);
     let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<ManifestEntry>> = Mutex::new(Vec::new());
     let fatal: Mutex<Option<ReconError>> = Mutex::new(None);
     std::thread::scope(|s| {
         for pool in pools.iter().take(jobs.len()) {
-            let (next, out, fatal) = (&next, &out, &fatal);
+            let (next, fatal) = (&next, &fatal);
             s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 if i >= jobs.len() || fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
                     break;
                 }
-                let entry = pool.install(|| process(ctx, &jobs[i]));
+                let entry = pool.install(|| process_guarded(ctx, &jobs[i]));
                 super::release_free_memory();
-                match record(entry) {
-                    Ok(e) => out.lock().unwrap_or_else(|e| e.into_inner()).push(e),
-                    Err(e) => {
-                        *fatal.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
-                        break;
-                    }
+                if let Err(e) = record(entry) {
+                    *fatal.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                    break;
                 }
             });
         }
@@ -331,16 +352,41 @@ fn run_jobs(
     if let Some(e) = fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
-    Ok(out.into_inner().unwrap_or_else(|e| e.into_inner()))
+    Ok(())
 }
 
-/// One volume, as its manifest line.
-fn process(ctx: &Ctx, job: &Job) -> ManifestEntry {
+/// Volumes done, volumes failed, slices done (of the volumes done), by this run.
+#[derive(Default)]
+struct Tally([AtomicUsize; 3]);
+
+impl Tally {
+    fn add(&self, e: &ManifestEntry) {
+        let ok = e.status == Status::Ok;
+        self.0[usize::from(!ok)].fetch_add(1, Ordering::SeqCst);
+        if ok {
+            self.0[2].fetch_add(e.slices, Ordering::SeqCst);
+        }
+    }
+}
+
+/// One volume, as its manifest line; a panic while reconstructing it (a bug, never a bad
+/// file's doing) is that volume's failure too, not the end of the batch.
+fn process_guarded(ctx: &Ctx, job: &Job) -> ManifestEntry {
     let t0 = Instant::now();
-    match reconstruct_one(ctx, job) {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reconstruct_one(ctx, job)))
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(ReconError::Failed(format!("{}: internal error: {why}", job.path.display())))
+        });
+    match outcome {
         Ok(report) => entry(ctx, job, &report, t0.elapsed().as_secs_f64()),
         Err(e) => {
-            let mut f = ManifestEntry::failed(&job.name, &job.out, e.to_string(), &ctx.settings, &ctx.shard);
+            let out = job.out.to_string_lossy();
+            let mut f = ManifestEntry::failed(&job.name, &out, e.to_string(), &ctx.settings, &ctx.shard);
             f.acquisition = job.acquisition.clone();
             f.slices = job.slices;
             f.seconds = t0.elapsed().as_secs_f64();
@@ -390,7 +436,7 @@ fn entry(ctx: &Ctx, job: &Job, r: &ReconReport, seconds: f64) -> ManifestEntry {
         file: job.name.clone(),
         status: Status::Ok,
         error: None,
-        output: job.out.clone(),
+        output: job.out.to_string_lossy().into_owned(),
         acquisition: job.acquisition.clone(),
         slices: r.slices,
         mask: r.mask.name.clone(),
@@ -412,11 +458,65 @@ fn entry(ctx: &Ctx, job: &Job, r: &ReconReport, seconds: f64) -> ManifestEntry {
 
 /// Output file name for an input file name: the same name for `.h5`, else `<stem>.h5`.
 pub fn output_name(input: &str) -> String {
-    if input.ends_with(".h5") {
-        return input.to_string();
+    output_file_name(OsStr::new(input)).to_string_lossy().into_owned()
+}
+
+/// [`output_name`] keeping the bytes of a non-UTF-8 name (Unix): the extension that
+/// [`default_output`] cuts is ASCII, so the same number of bytes is cut from the raw name.
+pub fn output_file_name(input: &OsStr) -> OsString {
+    let lossy = input.to_string_lossy();
+    if lossy.ends_with(".h5") {
+        return input.to_owned();
     }
     let d = default_output(Path::new(input)).to_string_lossy().into_owned();
-    format!("{}.h5", d.strip_suffix(".recon.h5").unwrap_or(&d))
+    let stem = d.strip_suffix(".recon.h5").unwrap_or(&d);
+    let cut = lossy.len().saturating_sub(stem.len());
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let raw = input.as_bytes();
+        let mut out = raw[..raw.len().saturating_sub(cut)].to_vec();
+        out.extend_from_slice(b".h5");
+        OsString::from_vec(out)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = cut;
+        OsString::from(format!("{stem}.h5"))
+    }
+}
+
+/// `manifest.running` / `manifest.shard-I-of-N.running` in the output folder while a batch
+/// (shard) runs: written when it starts, removed when it ends, however it ends short of a
+/// kill. `recon batch merge` refuses to merge while a shard's marker is there (the shard is
+/// running, or was killed and must be re-run to complete its manifest). The file holds the
+/// process id, host and start time, for whoever finds it.
+struct RunningMarker(PathBuf);
+
+impl RunningMarker {
+    fn create(dir: &Path, shard: Shard) -> Result<Self> {
+        let path = dir.join(running_marker_name(shard));
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let text = format!(
+            "pid {}\nhost {}\nstarted_unix {:.0}\n",
+            std::process::id(),
+            host.trim(),
+            super::manifest::now_unix()
+        );
+        std::fs::write(&path, text).map_err(|e| ReconError::io(&path, e))?;
+        Ok(RunningMarker(path))
+    }
+}
+
+impl Drop for RunningMarker {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The name of the marker a running batch of `shard` keeps in its output folder.
+pub fn running_marker_name(shard: Shard) -> String {
+    shard.file_name("manifest", "running")
 }
 
 /// Removes temporary files that a killed run left for these outputs

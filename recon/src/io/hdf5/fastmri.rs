@@ -14,7 +14,7 @@ const REFERENCE_NAMES: [&str; 2] = ["reconstruction_rss", "reconstruction_esc"];
 
 /// A fastMRI file: `kspace` (complex64, `(slices, H, W)` or `(slices, coils, H, W)`), and
 /// optionally `reconstruction_rss` / `reconstruction_esc` (float32 `(slices, h, w)`), `mask`
-/// (bool over W), `ismrmrd_header` and root attributes.
+/// (bool over W; integer or float 0/1 accepted), `ismrmrd_header` and root attributes.
 #[derive(Debug)]
 pub struct FastMriFile {
     file: H5File,
@@ -31,7 +31,8 @@ impl FastMriFile {
     /// empty dimension and lie inside the file; a reference dataset must be float32 (float64
     /// accepted) of rank 3 with as many slices as `kspace`; `mask` must be bool (or integer)
     /// with W elements; `ismrmrd_header` must be a string with the encoded and recon matrix
-    /// sizes. Reads only metadata, the mask and the header.
+    /// sizes; one slice of `kspace` and of the reference must fit the slice cap
+    /// ([`crate::io::limits`]). Reads only metadata, the mask and the header.
     pub fn open(path: &Path) -> Result<Self> {
         let file = H5File::open(path)?;
         let k = file.complex("kspace")?;
@@ -48,10 +49,14 @@ impl FastMriFile {
         if k.shape.contains(&0) {
             return Err(file.err(format!("`kspace` is empty (shape {:?})", k.shape)));
         }
+        // Every size a reconstruction allocates follows from one slice: refuse it now if it
+        // exceeds the slice cap, before anyone allocates it.
+        file.check_slices(&k, 1, "one k-space slice")?;
         let num_slices = k.shape[0];
         let mut reference = None;
         if let Some(name) = REFERENCE_NAMES.iter().find(|n| file.dataset(n).is_some()) {
             let r = file.real(name, Some(3))?;
+            file.check_slices(&r, 1, "one reference slice")?;
             if r.shape[0] != num_slices {
                 return Err(
                     file.err(format!("`{name}` has {} slices but `kspace` has {num_slices}", r.shape[0]))

@@ -1,7 +1,9 @@
-//! The few numbers recon needs from an ISMRMRD XML header, found with a tiny tag walk (no XML
-//! crate): element paths are matched on local names, so namespace prefixes do not matter, and
-//! comments, processing instructions, CDATA and DOCTYPE sections are skipped.
+//! The few numbers recon needs from an ISMRMRD XML header, read with `quick-xml` (a pull
+//! parser: well-formedness, comments, CDATA, character and predefined entity references,
+//! attributes with `>` in their values are its business). Element paths are matched on
+//! local names, so namespace prefixes, declared or not, do not matter.
 
+use quick_xml::events::Event;
 use super::HeaderInfo;
 
 /// Parses `encoding/encodedSpace/matrixSize/{x,y,z}`, `encoding/reconSpace/matrixSize/{x,y,z}`
@@ -32,82 +34,52 @@ pub fn parse_ismrmrd_header(xml: &str) -> Result<HeaderInfo, String> {
 }
 
 /// Every leaf text under the first `encoding` element, keyed by its path from `encoding`.
+/// The text of an element is all its text and CDATA (entity references resolved), trimmed.
 fn collect(xml: &str) -> Result<Vec<(Vec<String>, String)>, String> {
-    let bytes = xml.as_bytes();
+    let mut reader = quick_xml::Reader::from_str(xml);
     let mut out: Vec<(Vec<String>, String)> = Vec::new();
-    // Open elements (local names) below the first `encoding` element.
+    // Open elements (local names) below the first `encoding` element, once inside it.
     let mut stack: Vec<String> = Vec::new();
     let mut inside = false;
-    let mut done = false;
-    let mut pos = 0usize;
-    let unterminated = |what: &str| format!("ismrmrd_header: unterminated {what}");
-    while !done {
-        let Some(rel) = xml[pos..].find('<') else { break };
-        let lt = pos + rel;
-        if inside && !stack.is_empty() {
-            let text = xml[pos..lt].trim();
-            if !text.is_empty() {
-                out.push((stack.clone(), text.to_string()));
-            }
-        }
-        let rest = &xml[lt..];
-        let skip_to = |end: &str, what: &str| -> Result<usize, String> {
-            rest.find(end).map(|e| lt + e + end.len()).ok_or_else(|| unterminated(what))
-        };
-        if rest.starts_with("<!--") {
-            pos = skip_to("-->", "comment")?;
-        } else if rest.starts_with("<![CDATA[") {
-            pos = skip_to("]]>", "CDATA section")?;
-        } else if rest.starts_with("<?") {
-            pos = skip_to("?>", "processing instruction")?;
-        } else if rest.starts_with("<!") {
-            pos = skip_to(">", "declaration")?;
-        } else {
-            // A start or end tag: find its '>' outside quoted attribute values.
-            let mut quote: Option<u8> = None;
-            let mut end = None;
-            for (k, &b) in bytes[lt + 1..].iter().enumerate() {
-                match (quote, b) {
-                    (Some(q), _) if b == q => quote = None,
-                    (Some(_), _) => {}
-                    (None, b'"' | b'\'') => quote = Some(b),
-                    (None, b'>') => {
-                        end = Some(lt + 1 + k);
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            let gt = end.ok_or_else(|| unterminated("tag"))?;
-            let tag = &xml[lt + 1..gt];
-            pos = gt + 1;
-            if let Some(closing) = tag.strip_prefix('/') {
-                let name = local_name(closing);
+    let mut text = String::new();
+    let bad = |e: &dyn std::fmt::Display| format!("ismrmrd_header: not well-formed XML: {e}");
+    loop {
+        match reader.read_event().map_err(|e| bad(&e))? {
+            Event::Start(e) => {
+                let name = e.local_name().as_ref().to_string();
                 if inside {
-                    if stack.is_empty() {
-                        // The first `encoding` element itself closes: nothing more to read.
-                        done = true;
-                    } else {
-                        // Pop up to and including the matching element (tolerates bad nesting).
-                        while let Some(top) = stack.pop() {
-                            if top == name {
-                                break;
-                            }
-                        }
-                    }
-                }
-            } else {
-                let self_closing = tag.ends_with('/');
-                let name = local_name(tag.trim_end_matches('/'));
-                if inside {
-                    if !self_closing {
-                        stack.push(name.to_string());
-                    }
-                } else if name == "encoding" && !self_closing {
+                    stack.push(name);
+                } else if name == "encoding" {
                     inside = true;
-                    stack.clear();
                 }
+                text.clear();
             }
+            Event::End(_) if inside => {
+                if stack.is_empty() {
+                    // The first `encoding` element closes: nothing more to read.
+                    break;
+                }
+                let t = text.trim();
+                if !t.is_empty() {
+                    out.push((stack.clone(), t.to_string()));
+                }
+                text.clear();
+                stack.pop();
+            }
+            Event::Text(t) if inside => text.push_str(&t.xml10_content()),
+            Event::CData(t) if inside => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if inside => match r.resolve_char_ref().map_err(|e| bad(&e))? {
+                Some(c) => text.push(c),
+                None => {
+                    let name = r.xml10_content();
+                    let v = quick_xml::escape::resolve_predefined_entity(&name)
+                        .ok_or_else(|| format!("ismrmrd_header: unknown entity &{name};"))?;
+                    text.push_str(v);
+                }
+            },
+            Event::Eof if inside => return Err("ismrmrd_header: unterminated <encoding> element".into()),
+            Event::Eof => break,
+            _ => {}
         }
     }
     // Paths are recorded relative to `encoding`; prefix it so lookups read naturally.
@@ -115,12 +87,6 @@ fn collect(xml: &str) -> Result<Vec<(Vec<String>, String)>, String> {
         .into_iter()
         .map(|(p, t)| (std::iter::once("encoding".to_string()).chain(p).collect(), t))
         .collect())
-}
-
-/// `ns:name attr="…"` → `name`.
-fn local_name(tag: &str) -> &str {
-    let name = tag.split(|c: char| c.is_whitespace()).next().unwrap_or("");
-    name.rsplit(':').next().unwrap_or(name)
 }
 
 #[cfg(test)]
@@ -158,5 +124,28 @@ mod tests {
         assert!(parse_ismrmrd_header("<a><encoding><encodedSpace><matrixSize><x>z").is_err());
         let bad = xml.replace("<i:x>4</i:x>", "<i:x>four</i:x>");
         assert!(parse_ismrmrd_header(&bad).unwrap_err().contains("four"));
+    }
+
+    /// What the old hand-written tag walk got wrong: a CDATA value (skipped: "no <x>"),
+    /// character and entity references (left as text: "not a whole number"), a comment
+    /// inside a value (cut it in two), mismatched tags (accepted).
+    #[test]
+    fn cdata_references_comments_attributes_and_well_formedness() {
+        let xml = r#"<?xml version="1.0"?>
+<!DOCTYPE ismrmrdHeader>
+<ismrmrdHeader xmlns="http://www.ismrm.org/ISMRMRD" xmlns:x="urn:other">
+<!-- <encoding><encodedSpace><matrixSize><x>1</x></matrixSize></encodedSpace></encoding> -->
+<encoding note="a > b &amp; 'c'"><encodedSpace><matrixSize>
+<x><![CDATA[640]]></x><y>&#51;6<!-- a comment -->8</y><x:z>1</x:z></matrixSize></encodedSpace>
+<reconSpace><matrixSize><x>3&#x32;0</x><y> 320 </y><z>1</z></matrixSize></reconSpace>
+<encodingLimits><kspace_encoding_step_1><maximum>366</maximum><center>183</center>
+</kspace_encoding_step_1></encodingLimits></encoding></ismrmrdHeader>"#;
+        let h = parse_ismrmrd_header(xml).unwrap();
+        assert_eq!((h.encoded, h.recon), ([640, 368, 1], [320, 320, 1]));
+        assert_eq!((h.pe_center, h.pe_max), (Some(183), Some(366)));
+        let crossed = xml.replace("</matrixSize></encodedSpace>", "</encodedSpace></matrixSize>");
+        assert!(parse_ismrmrd_header(&crossed).unwrap_err().contains("well-formed"));
+        let entity = xml.replace("<z>1</z></matrixSize></reconSpace>", "<z>&unknown;</z></matrixSize></reconSpace>");
+        assert!(parse_ismrmrd_header(&entity).unwrap_err().contains("unknown"));
     }
 }

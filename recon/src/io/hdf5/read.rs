@@ -2,11 +2,11 @@
 //! checks of [`super::check`].
 
 use super::check::{
-    classify, decode_floats, one_line, Checked, ChunkSpan, Elem, Storage, BOUNDED_FILTERS, MAX_CHUNK_BYTES,
-    MAX_EXPANSION,
+    check_dataset, classify, decode_floats, int_zero_or_one, one_line, Checked, Elem, Storage, MAX_EXPANSION,
 };
 use super::{AttrValue, DatasetInfo};
 use crate::error::{ReconError, Result};
+use crate::io::limits::{check_regular_file, check_size, Cap};
 use hdf5_pure as h5;
 use kspace::C32;
 use ndarray::{Array2, ArrayD, IxDyn};
@@ -54,14 +54,11 @@ impl std::fmt::Debug for H5File {
 
 impl H5File {
     /// Opens `path`, lists its datasets and reads its root attributes. Fails with a
-    /// [`ReconError::Format`] for an empty file, a file without the HDF5 signature, or one
-    /// whose metadata is truncated or corrupt.
+    /// [`ReconError::Format`] for anything but a regular file (a FIFO would block, a device
+    /// never ends), an empty file, a file without the HDF5 signature, or one whose metadata
+    /// is truncated or corrupt.
     pub fn open(path: &Path) -> Result<Self> {
-        let meta = std::fs::metadata(path).map_err(|e| ReconError::io(path, e))?;
-        if meta.is_dir() {
-            return Err(ReconError::format(path, "is a directory, not an HDF5 file"));
-        }
-        let file_size = meta.len();
+        let file_size = check_regular_file(path)?;
         if file_size == 0 {
             return Err(ReconError::format(path, "empty file (0 bytes), not an HDF5 file"));
         }
@@ -162,113 +159,23 @@ impl H5File {
         if self.dataset(name).is_none() {
             return Err(self.err(format!("no `{name}` dataset ({})", self.names())));
         }
-        let lib =
-            |what: &str, e: h5::Error| self.err(format!("`{name}`: cannot read {what}: {}", one_line(&e)));
-        let ds = self.file.dataset(name).map_err(|e| lib("the dataset", e))?;
-        let dt = ds.datatype().map_err(|e| lib("the datatype", e))?;
-        let (elem, dtype) = classify(&dt);
-        let elem_size = dt.type_size() as usize;
-        let dims = ds.shape().map_err(|e| lib("the shape", e))?;
-        let shape: Vec<usize> = dims
-            .iter()
-            .map(|&d| usize::try_from(d))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| self.err(format!("`{name}` claims an impossible shape {dims:?}")))?;
-        let overflow =
-            || self.err(format!("`{name}` claims an impossible size (shape {shape:?} × {elem_size} bytes)"));
-        let total =
-            shape.iter().try_fold(elem_size, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)? as u64;
-        let layout = ds.layout().map_err(|e| lib("the storage layout", e))?;
-        let truncated = |end: u64| {
-            self.err(format!(
-                "file is truncated: `{name}` needs bytes up to offset {end} but the file has {} bytes",
-                self.file_size
-            ))
-        };
-        let storage = match layout {
-            h5::Layout::Compact { size } => {
-                if size < total {
-                    return Err(self.err(format!("`{name}` stores {size} bytes but its shape needs {total}")));
-                }
-                Storage::Checked
-            }
-            h5::Layout::Contiguous { address, size } => {
-                if size < total {
-                    return Err(self
-                        .err(format!("`{name}` stores {size} bytes but its shape {shape:?} needs {total}")));
-                }
-                match address {
-                    Some(a) => {
-                        let end = a.checked_add(total).ok_or_else(overflow)?;
-                        if end > self.file_size {
-                            return Err(truncated(end));
-                        }
-                    }
-                    None if total > 0 => return Err(self.err(format!("`{name}` has no data written"))),
-                    None => {}
-                }
-                Storage::Checked
-            }
-            h5::Layout::Chunked { chunk_shape, .. } => {
-                let chunk_bytes = chunk_shape
-                    .iter()
-                    .try_fold(elem_size as u64, |acc, &d| acc.checked_mul(d))
-                    .filter(|&b| b <= MAX_CHUNK_BYTES && chunk_shape.len() == shape.len())
-                    .ok_or_else(|| {
-                        self.err(format!("`{name}` has an invalid chunk shape {chunk_shape:?}"))
-                    })?;
-                let filters = ds.filters();
-                let bounded = filters.iter().all(|f| BOUNDED_FILTERS.contains(f));
-                match ds.chunks() {
-                    Ok(chunks) => {
-                        let mut spans = Vec::with_capacity(chunks.len());
-                        for c in &chunks {
-                            let end = c.address.checked_add(c.storage_size).ok_or_else(overflow)?;
-                            if end > self.file_size {
-                                return Err(truncated(end));
-                            }
-                            let bound = if filters.is_empty() {
-                                if c.storage_size < chunk_bytes {
-                                    return Err(self.err(format!(
-                                        "`{name}`: a chunk stores {} bytes but chunks hold {chunk_bytes}",
-                                        c.storage_size
-                                    )));
-                                }
-                                chunk_bytes
-                            } else if bounded {
-                                if chunk_bytes > c.storage_size.saturating_mul(MAX_EXPANSION) {
-                                    return Err(self.err(format!(
-                                        "`{name}`: a {}-byte compressed chunk claims to hold {chunk_bytes} bytes",
-                                        c.storage_size
-                                    )));
-                                }
-                                chunk_bytes
-                            } else {
-                                chunk_bytes
-                            };
-                            let first = c.offset.first().copied().unwrap_or(0);
-                            let depth = chunk_shape.first().copied().unwrap_or(1);
-                            spans.push(ChunkSpan { first, end: first.saturating_add(depth), bound });
-                        }
-                        Storage::Chunked(spans)
-                    }
-                    Err(_) => Storage::ChunkedUnlisted,
-                }
-            }
-            h5::Layout::Virtual => {
-                return Err(self.err(format!("`{name}` is a virtual dataset (not supported)")))
-            }
-            _ => return Err(self.err(format!("`{name}` has an unsupported storage layout"))),
-        };
-        Ok(Checked { name: name.to_string(), ds, shape, elem, elem_size, dtype, storage })
+        check_dataset(&self.path, &self.file, self.file_size, name)
     }
 
-    /// Reads rows `[first, first + count)` along the first axis (all of a scalar when
-    /// `count` is `None`), after checking that the stored data can hold them.
-    fn read_rows(&self, c: &Checked, rows: Option<(usize, usize)>) -> Result<Vec<u8>> {
+    /// The bytes of `count` slices of `c` (along the first axis), checked against the slice
+    /// cap: what a slice read will make `hdf5_pure` allocate.
+    pub(super) fn check_slices(&self, c: &Checked, count: usize, what: &str) -> Result<usize> {
+        let dims: Vec<usize> = std::iter::once(count).chain(c.shape.iter().skip(1).copied()).collect();
+        check_size(&self.path, &format!("{what} (`{}`)", c.name), &dims, c.elem_size, Cap::Slice)
+    }
+
+    /// Reads rows `[first, first + count)` along the first axis (the whole dataset when
+    /// `rows` is `None`, checked against `cap`; rows against [`Cap::Slice`]), after checking
+    /// that the stored data can hold them.
+    fn read_rows(&self, c: &Checked, rows: Option<(usize, usize)>, cap: Cap) -> Result<Vec<u8>> {
         let total = c.total_bytes();
         let (need, range) = match rows {
-            None => (total, None),
+            None => (check_size(&self.path, &format!("`{}`", c.name), &c.shape, c.elem_size, cap)?, None),
             Some((first, count)) => {
                 let n = c.shape.first().copied().unwrap_or(1);
                 if first >= n || count > n - first {
@@ -278,6 +185,7 @@ impl H5File {
                         c.name
                     )));
                 }
+                self.check_slices(c, count, "a slice")?;
                 (total / n.max(1) * count, Some((first as u64, (first + count) as u64)))
             }
         };
@@ -342,14 +250,14 @@ impl H5File {
     /// e.g. `reconstruction` of a prediction file. NaN or Inf is an error.
     pub fn read_f32_slice(&self, name: &str, i: usize) -> Result<Array2<f32>> {
         let c = self.real(name, Some(3))?;
-        let data = self.decode_real(&c, &self.read_rows(&c, Some((i, 1)))?, Some(i))?;
+        let data = self.decode_real(&c, &self.read_rows(&c, Some((i, 1)), Cap::Slice)?, Some(i))?;
         Array2::from_shape_vec((c.shape[1], c.shape[2]), data).map_err(|e| self.err(e.to_string()))
     }
 
     /// A whole real dataset of any rank (float32, or float64 converted). NaN or Inf is an error.
     pub fn read_f32(&self, name: &str) -> Result<ArrayD<f32>> {
         let c = self.real(name, None)?;
-        let data = self.decode_real(&c, &self.read_rows(&c, None)?, None)?;
+        let data = self.decode_real(&c, &self.read_rows(&c, None, Cap::Stream)?, None)?;
         ArrayD::from_shape_vec(IxDyn(&c.shape), data).map_err(|e| self.err(e.to_string()))
     }
 
@@ -360,19 +268,40 @@ impl H5File {
         if c.shape.is_empty() {
             return Err(self.err(format!("`{name}` is a scalar, it has no slices")));
         }
-        let data = self.decode_complex(&c, &self.read_rows(&c, Some((i, 1)))?, Some(i))?;
+        let data = self.decode_complex(&c, &self.read_rows(&c, Some((i, 1)), Cap::Slice)?, Some(i))?;
         ArrayD::from_shape_vec(IxDyn(&c.shape[1..]), data).map_err(|e| self.err(e.to_string()))
     }
 
-    /// A whole boolean dataset: an h5py `bool` (enum over an integer) or any integer type
-    /// (non-zero is true).
+    /// A whole 0/1 dataset (a sampling mask): an h5py `bool` (enum over an integer), any
+    /// integer type or a float type (fastMRI files written with float32 masks), every value 0
+    /// or 1; any other value is an error naming it. Checked against [`Cap::Slice`].
     pub fn read_bool(&self, name: &str) -> Result<Vec<bool>> {
         let c = self.checked(name)?;
-        if !matches!(c.elem, Elem::Bool | Elem::Int) {
-            return Err(self.err(format!("`{name}` has dtype {}, expected bool", c.dtype)));
+        let float = match c.elem {
+            Elem::Float { width, be } => Some((width, be)),
+            Elem::Bool { .. } | Elem::Int { .. } => None,
+            _ => {
+                return Err(self.err(format!("`{name}` has dtype {}, expected bool, integer or float 0/1", c.dtype)))
+            }
+        };
+        let raw = self.read_rows(&c, None, Cap::Slice)?;
+        let bad = |at: usize, value: String| {
+            self.err(format!("`{name}` holds {value} at index {at}; a mask must be 0 or 1 everywhere"))
+        };
+        match float {
+            Some((width, be)) => decode_floats(&raw, c.elem_size, 0, width, be)
+                .into_iter()
+                .enumerate()
+                .map(|(at, v)| if v == 0.0 || v == 1.0 { Ok(v == 1.0) } else { Err(bad(at, format!("{v}"))) })
+                .collect(),
+            None => {
+                let be = matches!(c.elem, Elem::Int { be: true } | Elem::Bool { be: true });
+                raw.chunks_exact(c.elem_size.max(1))
+                    .enumerate()
+                    .map(|(at, e)| int_zero_or_one(e, be).ok_or_else(|| bad(at, format!("the bytes {e:02x?}"))))
+                    .collect()
+            }
         }
-        let raw = self.read_rows(&c, None)?;
-        Ok(raw.chunks_exact(c.elem_size.max(1)).map(|e| e.iter().any(|&b| b != 0)).collect())
     }
 
     /// The bytes of a string dataset (fixed-length: trailing NULs removed; variable-length:
@@ -381,7 +310,7 @@ impl H5File {
         let c = self.checked(name)?;
         match c.elem {
             Elem::FixedStr => {
-                let raw = self.read_rows(&c, None)?;
+                let raw = self.read_rows(&c, None, Cap::Stream)?;
                 let mut out = Vec::with_capacity(raw.len());
                 for e in raw.chunks(c.elem_size.max(1)) {
                     let end = e.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
@@ -398,12 +327,15 @@ impl H5File {
                         self.err(format!("`{name}` claims {payload} bytes of strings, more than the file"))
                     );
                 }
+                // The string references, then the strings.
+                check_size(&self.path, &format!("`{name}`"), &c.shape, 16, Cap::Stream)?;
+                check_size(&self.path, &format!("the strings of `{name}`"), &[payload as usize], 2, Cap::Stream)?;
                 let strings =
                     c.ds.read_string()
                         .map_err(|e| self.err(format!("cannot read `{name}`: {}", one_line(&e))))?;
                 Ok(strings.concat().into_bytes())
             }
-            Elem::Int if c.elem_size == 1 => self.read_rows(&c, None),
+            Elem::Int { .. } if c.elem_size == 1 => self.read_rows(&c, None, Cap::Stream),
             _ => Err(self.err(format!("`{name}` has dtype {}, expected bytes or a string", c.dtype))),
         }
     }
