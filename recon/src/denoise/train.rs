@@ -16,13 +16,17 @@
 //! PSNR of the network and of the noisy input on fixed, seeded corruptions of held-back
 //! photos at the test strength.
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use kspace::rng::MaskRng;
 use models::{
     Loss, ModelMeta, Module, NetConfig, Network, Normalisation, Red30Config, Schedule, Tensor, UNetConfig,
 };
 use ndarray::{Array3, Axis};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
@@ -35,7 +39,9 @@ use crate::{
     progress::Progress,
     train::{
         engine::{run_loop, to_batch, LoopConfig, RunControl, TrainReport},
-        epoch_permutation, Targets,
+        epoch_permutation,
+        settings::{check_lr, check_memory, check_range, config_json, BATCH, CROP, STEPS, VAL_SIZE, WIDTH},
+        Targets,
     },
     ReconError, Result,
 };
@@ -108,18 +114,83 @@ impl DenoiseConfig {
         }
     }
 
-    /// The JSON stored in `ModelMeta.config`.
-    pub fn to_json(&self) -> String {
-        json!({
-            "task": TASK, "noise": self.noise.to_string(), "val_noise": self.val_noise.to_string(),
-            "targets": self.targets, "loss": self.loss, "net": self.net, "width": self.width,
-            "channels": self.channels, "steps": self.steps, "batch": self.batch, "crop": self.crop,
-            "lr_max": self.lr_max, "seed": self.seed, "data": self.data, "pairs": self.pairs,
-            "val": self.val, "val_crop": self.val_crop,
-            "normalisation": "8-bit value / 255 - 0.5",
-        })
-        .to_string()
+    /// What the model was trained on: the noise spec (`gaussian:0-50`), or `pairs:DIR` for
+    /// real pairs.
+    pub fn trained_on(&self) -> String {
+        match &self.pairs {
+            Some(dir) => format!("pairs:{}", dir.display()),
+            None => self.noise.to_string(),
+        }
     }
+
+    /// The settings a checkpoint records and a resume must match (everything but the run
+    /// control).
+    pub fn settings(&self) -> DenoiseSettings {
+        DenoiseSettings {
+            task: TASK.into(),
+            noise: self.trained_on(),
+            val_noise: self.val_noise.to_string(),
+            targets: self.targets,
+            loss: self.loss.clone(),
+            net: self.net.clone(),
+            width: self.width,
+            channels: self.channels,
+            steps: self.steps,
+            batch: self.batch,
+            crop: self.crop,
+            lr_max: self.lr_max,
+            seed: self.seed,
+            data: self.data.clone(),
+            pairs: self.pairs.clone(),
+            val: self.val.clone(),
+            val_crop: self.val_crop,
+        }
+    }
+
+    /// The JSON stored in `ModelMeta.config`: the [`DenoiseSettings`] and the normalisation.
+    pub fn to_json(&self) -> String {
+        config_json(&self.settings(), json!({"normalisation": "8-bit value / 255 - 0.5"}))
+    }
+
+    /// Checks every numeric setting against the bounds of [`crate::train::settings`]
+    /// (`Invalid` naming the option): the CLI checks the same bounds when parsing.
+    pub fn validate(&self) -> Result<()> {
+        check_range("steps", self.steps, STEPS)?;
+        check_range("batch", self.batch as u64, BATCH)?;
+        check_range("crop", self.crop as u64, CROP)?;
+        check_range("width", self.width as u64, WIDTH)?;
+        check_range("val-crop", self.val_crop as u64, VAL_SIZE)?;
+        check_lr(self.lr_max)?;
+        if ![1, 3].contains(&self.channels) {
+            return Err(ReconError::Invalid(format!("--channels {}: must be 1 or 3", self.channels)));
+        }
+        check_memory(self.batch, self.crop, self.width)
+    }
+}
+
+/// The whole configuration of a denoiser training run except its output and run control;
+/// stored in the checkpoint and compared on resume ([`crate::train::settings::check_resume`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DenoiseSettings {
+    /// Always [`TASK`].
+    pub task: String,
+    /// What it was trained on: the noise (`gaussian:0-50`) or `pairs:DIR`.
+    pub noise: String,
+    pub val_noise: String,
+    pub targets: Targets,
+    pub loss: String,
+    pub net: String,
+    pub width: usize,
+    pub channels: usize,
+    pub steps: u64,
+    pub batch: usize,
+    pub crop: usize,
+    pub lr_max: f64,
+    pub seed: u64,
+    pub data: Vec<PathBuf>,
+    pub pairs: Option<PathBuf>,
+    pub val: Vec<PathBuf>,
+    pub val_crop: usize,
 }
 
 /// Where training pairs come from.
@@ -216,27 +287,22 @@ fn cerr(e: candle_core::Error) -> ReconError {
 /// Trains a denoiser; see the module documentation. Writes the checkpoint to `cfg.run.out`, the
 /// CSV log beside it ([`crate::train::log_path`]) and the plot, through the MRI engine's [`run_loop`].
 pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport> {
-    if cfg.batch == 0 || cfg.steps == 0 || cfg.crop == 0 {
-        return Err(ReconError::Invalid("batch, steps and crop must be > 0".into()));
-    }
-    if ![1, 3].contains(&cfg.channels) {
-        return Err(ReconError::Invalid(format!("--channels must be 1 or 3, got {}", cfg.channels)));
-    }
+    cfg.validate()?;
     let loss_fn = Loss::by_name(&cfg.loss)
         .ok_or_else(|| ReconError::Invalid(format!("unknown loss '{}' (known: l2, l1, l0)", cfg.loss)))?;
     let arch = cfg.arch()?;
+    if cfg.pairs.is_none() && cfg.data.is_empty() {
+        return Err(ReconError::Invalid("give --data (clean photos) or --pairs (real pairs)".into()));
+    }
+    let inputs: Vec<&Path> = cfg.data.iter().chain(&cfg.val).chain(&cfg.pairs).map(PathBuf::as_path).collect();
+    cfg.run.prepare(&inputs, &cfg.settings(), cfg.steps)?;
     let source = match &cfg.pairs {
         Some(dir) => PairSource::Real(load_pairs(dir, cfg.channels, cfg.crop)?),
-        None => {
-            if cfg.data.is_empty() {
-                return Err(ReconError::Invalid("give --data (clean photos) or --pairs (real pairs)".into()));
-            }
-            PairSource::Synthetic {
+        None => PairSource::Synthetic {
                 photos: load_photos(&cfg.data, cfg.channels, cfg.crop)?,
                 noise: cfg.noise.clone(),
                 targets: cfg.targets,
-            }
-        }
+            },
     };
     let val_set = if cfg.val.is_empty() {
         Vec::new()
@@ -247,9 +313,6 @@ pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport
         }
         validation_set(&photos, &cfg.val_noise, cfg.seed)
     };
-    if let Some(dir) = cfg.run.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| ReconError::io(dir, e))?;
-    }
     let device = models::best_device();
     let mut meta = ModelMeta::new(arch.clone());
     meta.normalisation =
@@ -261,6 +324,7 @@ pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport
         seed: cfg.seed,
         steps: cfg.steps,
         schedule: Schedule::n2n_images(cfg.steps, cfg.lr_max, 0.3),
+        input_label: "noisy input",
     };
     let step_loss = |net: &Network, step: u64| -> Result<Tensor> {
         let pairs: Vec<TrainPair> =

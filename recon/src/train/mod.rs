@@ -8,13 +8,18 @@
 //! imaginary) of the coil-combined complex image, trained with smooth synthetic phase and
 //! simulated coils so models work on real multi-coil scans ([`infer`]).
 
+pub mod canvas;
 pub mod corruption;
 pub mod dataset;
 pub mod dc;
+pub mod font;
 pub mod engine;
 pub mod infer;
 pub mod log;
+pub mod outputs;
 pub mod plot;
+pub mod run;
+pub mod settings;
 
 pub use corruption::{Corruption, Mode, MriUndersampling, Pair, Targets};
 pub use dataset::{epoch_permutation, SliceDataset, SliceId};
@@ -23,4 +28,5 @@ pub use engine::{
     corruption, log_path, make_batch, schedule, train, validate, BatchTensors, LogRow, RunControl,
     TrainConfig, TrainReport,
 };
+pub use settings::{MaskSetting, MriSettings};
 pub use infer::{reconstruct_complex, reconstruct_with_model, ModelMode};
