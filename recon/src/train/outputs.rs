@@ -11,7 +11,7 @@
 //!   checkpoint, log and plot, which it continues;
 //! - an output that is a directory.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::{log::log_path, plot::plot_path, run::RunControl};
 use crate::{ReconError, Result};
@@ -29,29 +29,38 @@ pub fn outputs(run: &RunControl) -> Vec<(&'static str, PathBuf)> {
     v
 }
 
-/// `path` made absolute with symbolic links resolved; for a path that does not exist yet,
-/// its longest existing ancestor is canonicalised and the rest appended.
+/// `path` made absolute with symbolic links and `..` resolved, the way the OS will resolve
+/// it once missing folders are created: components are resolved one by one while they
+/// exist (so the prefix is always free of links and `..` is its parent), and the missing
+/// rest lexically (new folders are plain folders).
 pub fn canonical(path: &Path) -> PathBuf {
     let abs = if path.is_absolute() {
         path.to_path_buf()
     } else {
         std::env::current_dir().unwrap_or_default().join(path)
     };
-    let mut tail = Vec::new();
-    let mut cur = abs.as_path();
-    loop {
-        if let Ok(mut c) = cur.canonicalize() {
-            c.extend(tail.iter().rev());
-            return c;
-        }
-        match (cur.parent(), cur.file_name()) {
-            (Some(parent), Some(name)) => {
-                tail.push(name.to_owned());
-                cur = parent;
+    let mut cur = PathBuf::new();
+    let mut missing = false;
+    for comp in abs.components() {
+        match comp {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                cur.pop();
+                // Back in the resolved prefix: resolve again from here.
+                missing = missing && !cur.exists();
             }
-            _ => return abs,
+            c => {
+                cur.push(c);
+                if !missing {
+                    match cur.canonicalize() {
+                        Ok(r) => cur = r,
+                        Err(_) => missing = true,
+                    }
+                }
+            }
         }
     }
+    cur
 }
 
 /// Refuses the outputs of `run` that could destroy data (see the module documentation);

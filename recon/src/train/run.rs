@@ -5,8 +5,9 @@
 //! resume, the checkpoint's settings ([`super::settings::check_resume`]) and step.
 //!
 //! The CSV log's loss column is the mean of the step losses since the previous row; the
-//! running `(sum, count)` is saved in each checkpoint (`ModelMeta.loss_since_log`), so a
-//! resumed run writes the same rows as an uninterrupted one (the `seconds` column aside).
+//! running `(sum, count)` is saved in each checkpoint (`ModelMeta.loss_since_log`), and a
+//! `stop_after` stop between two `val_every` rows writes no row, so a resumed run writes the
+//! same rows as an uninterrupted one (the `seconds` column aside).
 
 use std::{path::PathBuf, time::Instant};
 
@@ -35,7 +36,7 @@ pub struct RunControl {
     /// checkpoint's ([`super::settings::check_resume`]); the checkpoint, its log and plot
     /// are continued without `force`.
     pub resume: bool,
-    /// Stop (validating and saving a checkpoint) after this step although the schedule runs
+    /// Stop (saving a checkpoint) after this step although the schedule runs
     /// to its end: for time-limited jobs, continued later with `resume`.
     pub stop_after: Option<u64>,
     /// Also write the final weights alone, in f16, here (a small model to ship), when the
@@ -123,7 +124,7 @@ fn merr(what: &'static str) -> impl Fn(models::ModelError) -> ReconError {
 /// `lc.run.out` (same architecture required; the settings were compared by
 /// [`RunControl::prepare`], which the caller runs first), runs Adam (β2 0.99, ε 1e-8) with
 /// `lc.schedule`, logs a CSV row (mean loss since the previous row, lr, validation PSNRs,
-/// seconds) every `val_every` steps and at the end, saves checkpoints (weights, Adam state,
+/// seconds) every `val_every` steps and at the end of the schedule, saves checkpoints (weights, Adam state,
 /// `meta` with the step) every `checkpoint_every` steps and at the end, then the optional
 /// f16 export (when the schedule is complete) and the plot.
 pub fn run_loop(
@@ -193,7 +194,9 @@ pub fn run_loop(
         progress.status(&format!("loss {last_loss:.3e}"));
         progress.inc(1);
         let last = done == end;
-        if last || (lc.run.val_every > 0 && done % lc.run.val_every == 0) {
+        // A `stop_after` stop off the cadence logs no row: the running loss goes into the
+        // checkpoint, so the resumed run's rows are the uninterrupted run's.
+        if done == lc.steps || (lc.run.val_every > 0 && done % lc.run.val_every == 0) {
             last_val = val(&net)?;
             let row = LogRow {
                 step: done,
@@ -216,6 +219,9 @@ pub fn run_loop(
         }
     }
     progress.finish();
+    if end < lc.steps {
+        progress.message(&format!("stopped after step {end} of {}; continue with --resume", lc.steps));
+    }
     if let Some(path) = lc.run.export.as_deref().filter(|_| end == lc.steps) {
         let mut m = meta.clone();
         m.step = end;
