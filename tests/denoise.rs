@@ -216,7 +216,7 @@ fn train_checkpoints_resumes_exactly_and_trains_on_real_pairs() {
     assert!(out.contains(&trained_on), "{out}");
     let meta = models::read_meta(&pm).unwrap();
     let config: serde_json::Value = serde_json::from_str(&meta.config).unwrap();
-    assert_eq!(config["noise"], trained_on.as_str());
+    assert_eq!(config["trained_on"], trained_on.as_str());
     let applied = json(&recon(&[
         "denoise",
         "--input",

@@ -159,6 +159,10 @@ fn denoise_training_never_replaces_photos_or_existing_files() {
     assert_eq!(std::fs::read(&out).unwrap(), b"precious");
     let r = denoise_train(&photo_dir, &out, &["--force"]);
     assert!(r.status.success(), "{}", stderr(&r));
+    // --resume compares every training setting with the checkpoint's.
+    let r = denoise_train(&photo_dir, &out, &["--resume", "--lr", "1e-3"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(stderr(&r).contains("--lr") && stderr(&r).contains("0.0003"), "{}", stderr(&r));
     // --resume continues its own model, log and plot; a finished run is refused.
     let r = denoise_train(&photo_dir, &out, &["--resume"]);
     assert_eq!(r.status.code(), Some(2));

@@ -366,8 +366,9 @@ fn resume_refuses_any_changed_training_setting() {
     base.run.stop_after = None;
     base.run.resume = true;
     type Change = fn(&mut TrainConfig);
-    let changes: [(&str, Change); 9] = [
+    let changes: [(&str, Change); 10] = [
         ("--mask", |c| c.mask = "poisson".into()),
+        ("--mode", |c| c.mode = recon::train::Mode::Complex { coils: 2, max_phase: 1.0 }),
         ("--lr", |c| c.lr_max = 2e-3),
         ("--loss", |c| c.loss = "l1".into()),
         ("--targets", |c| c.targets = Targets::Clean),

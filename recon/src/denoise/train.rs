@@ -46,8 +46,9 @@ use crate::{
     ReconError, Result,
 };
 
-/// Everything `recon denoise train` needs.
-#[derive(Clone, Debug)]
+/// Everything `recon denoise train` needs. Stored in checkpoints (serde, without the run
+/// control) and compared on resume ([`crate::train::settings::check_resume`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DenoiseConfig {
     /// Clean training photos (PNG files or folders of them); with `pairs`, unused.
     pub data: Vec<PathBuf>,
@@ -55,7 +56,9 @@ pub struct DenoiseConfig {
     pub pairs: Option<PathBuf>,
     /// Held-back clean photos for validation (empty: none).
     pub val: Vec<PathBuf>,
-    /// Output, validation / checkpoint cadence, stop, resume and export.
+    /// Output, validation / checkpoint cadence, stop, resume and export: not stored, may
+    /// change on resume.
+    #[serde(skip)]
     pub run: RunControl,
     /// Training corruption (strength range).
     pub noise: NoiseSpec,
@@ -123,33 +126,11 @@ impl DenoiseConfig {
         }
     }
 
-    /// The settings a checkpoint records and a resume must match (everything but the run
-    /// control).
-    pub fn settings(&self) -> DenoiseSettings {
-        DenoiseSettings {
-            task: TASK.into(),
-            noise: self.trained_on(),
-            val_noise: self.val_noise.to_string(),
-            targets: self.targets,
-            loss: self.loss.clone(),
-            net: self.net.clone(),
-            width: self.width,
-            channels: self.channels,
-            steps: self.steps,
-            batch: self.batch,
-            crop: self.crop,
-            lr_max: self.lr_max,
-            seed: self.seed,
-            data: self.data.clone(),
-            pairs: self.pairs.clone(),
-            val: self.val.clone(),
-            val_crop: self.val_crop,
-        }
-    }
-
-    /// The JSON stored in `ModelMeta.config`: the [`DenoiseSettings`] and the normalisation.
+    /// The JSON stored in `ModelMeta.config`: this config (all a resume compares) plus the
+    /// task, what it was trained on ([`Self::trained_on`]) and the normalisation.
     pub fn to_json(&self) -> String {
-        config_json(&self.settings(), json!({"normalisation": "8-bit value / 255 - 0.5"}))
+        let extra = json!({"task": TASK, "trained_on": self.trained_on(), "normalisation": "8-bit value / 255 - 0.5"});
+        config_json(self, extra)
     }
 
     /// Checks every numeric setting against the bounds of [`crate::train::settings`]
@@ -166,31 +147,6 @@ impl DenoiseConfig {
         }
         check_memory(self.batch, self.crop, self.width)
     }
-}
-
-/// The whole configuration of a denoiser training run except its output and run control;
-/// stored in the checkpoint and compared on resume ([`crate::train::settings::check_resume`]).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DenoiseSettings {
-    /// Always [`TASK`].
-    pub task: String,
-    /// What it was trained on: the noise (`gaussian:0-50`) or `pairs:DIR`.
-    pub noise: String,
-    pub val_noise: String,
-    pub targets: Targets,
-    pub loss: String,
-    pub net: String,
-    pub width: usize,
-    pub channels: usize,
-    pub steps: u64,
-    pub batch: usize,
-    pub crop: usize,
-    pub lr_max: f64,
-    pub seed: u64,
-    pub data: Vec<PathBuf>,
-    pub pairs: Option<PathBuf>,
-    pub val: Vec<PathBuf>,
-    pub val_crop: usize,
 }
 
 /// Where training pairs come from.
@@ -295,7 +251,7 @@ pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport
         return Err(ReconError::Invalid("give --data (clean photos) or --pairs (real pairs)".into()));
     }
     let inputs: Vec<&Path> = cfg.data.iter().chain(&cfg.val).chain(&cfg.pairs).map(PathBuf::as_path).collect();
-    cfg.run.prepare(&inputs, &cfg.settings(), cfg.steps)?;
+    cfg.run.prepare(&inputs, cfg, cfg.steps)?;
     let source = match &cfg.pairs {
         Some(dir) => PairSource::Real(load_pairs(dir, cfg.channels, cfg.crop)?),
         None => PairSource::Synthetic {

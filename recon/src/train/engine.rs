@@ -26,6 +26,7 @@ use models::{
     UNetConfig,
 };
 use ndarray::{Array2, Array3, Axis};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub use super::log::{fmt_row, log_path, old_rows, LogRow, HEADER};
@@ -35,27 +36,34 @@ use super::{
     dataset::{epoch_permutation, SliceDataset},
     dc::DftDc,
     settings::{
-        check_lr, check_memory, check_range, config_json, MaskSetting, MriSettings, BATCH, COILS, CROP,
-        MAX_PHASE, MAX_SHIFT, MRI_TASK, STEPS, VAL_SIZE, WIDTH,
+        check_lr, check_memory, check_range, config_json, BATCH, COILS, CROP, MAX_PHASE, MAX_SHIFT, MRI_TASK,
+        STEPS, VAL_SIZE, WIDTH,
     },
 };
 use crate::{metrics::psnr_n2n, progress::Progress, ReconError, Result};
 
-/// Everything `recon train` needs. [`TrainConfig::new`] gives the paper's settings.
-#[derive(Clone, Debug)]
+/// Everything `recon train` needs. [`TrainConfig::new`] gives the paper's settings. Stored
+/// in checkpoints (serde, without the run control) and compared on resume
+/// ([`super::settings::check_resume`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Training volumes (NIfTI).
     pub data: Vec<PathBuf>,
     /// Validation volumes (NIfTI); empty: no validation.
     pub val: Vec<PathBuf>,
-    /// Output, validation / checkpoint cadence, stop, resume and export.
+    /// Output, validation / checkpoint cadence, stop, resume and export: not stored, may
+    /// change on resume.
+    #[serde(skip)]
     pub run: RunControl,
     /// Mask family name (`kspace::mask::from_name`), "n2n" in the paper.
     pub mask: String,
     /// Mask settings (non-empty); each training pair draws one uniformly (fastMRI's
     /// `accelerations = [4, 8]`, `center_fractions = [0.08, 0.04]` style).
+    #[serde(with = "super::settings::mask_params")]
     pub params: Vec<MaskParams>,
-    /// Magnitude (1 channel, the paper's) or complex (2 channels, with phase and coils).
+    /// Magnitude (1 channel, the paper's) or complex (2 channels, with phase and coils);
+    /// stored flat: `"mode": "complex", "coils": 4, "max_phase": 1.5`.
+    #[serde(flatten)]
     pub mode: Mode,
     /// Density-compensate the network input (the paper), or feed the plain zero-filled image.
     pub compensate_input: bool,
@@ -104,39 +112,16 @@ impl TrainConfig {
         }
     }
 
-    /// The settings a checkpoint records and a resume must match (everything but the run
-    /// control).
-    pub fn settings(&self) -> MriSettings {
-        MriSettings {
-            task: MRI_TASK.into(),
-            data: self.data.clone(),
-            val: self.val.clone(),
-            mask: self.mask.clone(),
-            params: self.params.iter().map(MaskSetting::from).collect(),
-            mode: self.mode,
-            compensate_input: self.compensate_input,
-            targets: self.targets,
-            loss: self.loss.clone(),
-            steps: self.steps,
-            batch: self.batch,
-            crop: self.crop,
-            width: self.width,
-            lr_max: self.lr_max,
-            seed: self.seed,
-            val_slices: self.val_slices,
-            max_train_slices: self.max_train_slices,
-            max_shift: self.max_shift,
-        }
-    }
-
-    /// The JSON stored in `ModelMeta.config`: the [`MriSettings`] (what inference must know:
-    /// mode, mask, crop; and the training settings) plus the channels and normalisation.
+    /// The JSON stored in `ModelMeta.config`: this config (what inference must know: mode,
+    /// mask, crop; and the training settings, all a resume compares) plus the task, the
+    /// channels and the normalisation.
     pub fn to_json(&self) -> String {
         let normalisation = match self.mode {
             Mode::Magnitude => "slice / max(zero-filled input), then - 0.5 (background -0.5)",
             Mode::Complex { .. } => "complex image / max |zero-filled input|",
         };
-        config_json(&self.settings(), json!({"channels": self.mode.channels(), "normalisation": normalisation}))
+        let extra = json!({"task": MRI_TASK, "channels": self.mode.channels(), "normalisation": normalisation});
+        config_json(self, extra)
     }
 
     /// Checks every numeric setting against the bounds of [`super::settings`] (`Invalid`
@@ -370,7 +355,7 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
     let loss_fn = Loss::by_name(&cfg.loss)
         .ok_or_else(|| ReconError::Invalid(format!("unknown loss '{}'", cfg.loss)))?;
     let inputs: Vec<&Path> = cfg.data.iter().chain(&cfg.val).map(PathBuf::as_path).collect();
-    cfg.run.prepare(&inputs, &cfg.settings(), cfg.steps)?;
+    cfg.run.prepare(&inputs, cfg, cfg.steps)?;
     let device = models::best_device();
     let corruption = corruption(cfg, cfg.targets, cfg.max_shift)?;
     let train_ds = SliceDataset::load(&cfg.data, cfg.crop, cfg.max_train_slices)?;

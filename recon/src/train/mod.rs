@@ -31,5 +31,4 @@ pub use engine::{
     corruption, log_path, make_batch, schedule, train, validate, BatchTensors, LogRow, RunControl,
     TrainConfig, TrainReport,
 };
-pub use settings::{MaskSetting, MriSettings};
 pub use infer::{reconstruct_complex, reconstruct_with_model, ModelMode};

@@ -23,7 +23,7 @@ use crate::{io::atomic::write_atomic, progress::Progress, ReconError, Result};
 /// Where a training run writes and when it validates, checkpoints, stops and exports: the
 /// part of the configuration [`run_loop`] reads, shared by `recon train` and
 /// `recon denoise train`. None of it is compared on resume.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RunControl {
     /// Checkpoint / model path (`.safetensors`); the CSV log ([`log_path`]) and plot go
     /// beside it.

@@ -1,9 +1,10 @@
 //! What a training run must keep to be resumed, and the bounds of its numeric options.
 //!
-//! A checkpoint records its whole training configuration as a typed settings struct
-//! ([`MriSettings`] here, `crate::denoise::train::DenoiseSettings` for photos) in the JSON of
-//! its `ModelMeta.config`. `--resume` deserialises the checkpoint's settings into the same
-//! struct and compares them field by field with the new run's ([`check_resume`]): any
+//! A checkpoint records its whole training configuration, the typed config struct itself
+//! (`super::TrainConfig`, `crate::denoise::DenoiseConfig`; serde, with the run control
+//! skipped), in the JSON of its `ModelMeta.config`. `--resume` deserialises the checkpoint's
+//! settings into the same struct and compares them field by field with the new run's
+//! ([`check_resume`]): any
 //! difference is refused, naming the option and both values, since the data stream, the
 //! corruption, the loss and the learning-rate schedule (which is compressed onto the total
 //! number of steps, so `--steps` must match too) all depend on them.
@@ -17,7 +18,6 @@ use std::{ops::RangeInclusive, path::Path};
 use kspace::mask::MaskParams;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use super::corruption::{Mode, Targets};
 use crate::{ReconError, Result};
 
 /// Simulated receive coils in complex mode.
@@ -77,7 +77,8 @@ pub fn check_memory(batch: usize, crop: usize, width: usize) -> Result<()> {
     )))
 }
 
-/// One mask setting of a training run (the fields of [`MaskParams`] it can set).
+/// One mask setting of a training run as stored in checkpoints: the fields of
+/// [`MaskParams`] (kspace has no serde), used through [`mask_params`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MaskSetting {
     pub acceleration: f64,
@@ -101,31 +102,28 @@ impl From<&MaskParams> for MaskSetting {
     }
 }
 
-/// The whole configuration of an MRI training run except its output and run control; stored
-/// in the checkpoint and compared on resume ([`check_resume`]).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MriSettings {
-    /// Always [`MRI_TASK`].
-    pub task: String,
-    pub data: Vec<std::path::PathBuf>,
-    pub val: Vec<std::path::PathBuf>,
-    pub mask: String,
-    pub params: Vec<MaskSetting>,
-    /// `"mode": "magnitude"`, or `"complex"` with `coils` and `max_phase`.
-    #[serde(flatten)]
-    pub mode: Mode,
-    pub compensate_input: bool,
-    pub targets: Targets,
-    pub loss: String,
-    pub steps: u64,
-    pub batch: usize,
-    pub crop: usize,
-    pub width: usize,
-    pub lr_max: f64,
-    pub seed: u64,
-    pub val_slices: usize,
-    pub max_train_slices: Option<usize>,
-    pub max_shift: usize,
+/// `#[serde(with = "mask_params")]` for a `Vec<MaskParams>`, as [`MaskSetting`]s.
+pub mod mask_params {
+    use super::{MaskParams, MaskSetting};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(params: &[MaskParams], s: S) -> Result<S::Ok, S::Error> {
+        params.iter().map(MaskSetting::from).collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<MaskParams>, D::Error> {
+        let v = Vec::<MaskSetting>::deserialize(d)?;
+        Ok(v.into_iter()
+            .map(|m| MaskParams {
+                acceleration: m.acceleration,
+                center_fraction: m.center_fraction,
+                p_edge: m.p_edge,
+                calib: m.calib,
+                offset: m.offset,
+                sigma: m.sigma,
+            })
+            .collect())
+    }
 }
 
 /// The `task` of MRI training checkpoints.
