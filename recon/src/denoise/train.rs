@@ -40,7 +40,7 @@ use crate::{
     train::{
         engine::{run_loop, to_batch, LoopConfig, RunControl, TrainReport},
         epoch_permutation,
-        settings::{check_lr, check_memory, check_range, config_json, BATCH, CROP, STEPS, VAL_SIZE, WIDTH},
+        settings::{check_common, check_range, config_json, VAL_SIZE},
         Targets,
     },
     ReconError, Result,
@@ -136,16 +136,12 @@ impl DenoiseConfig {
     /// Checks every numeric setting against the bounds of [`crate::train::settings`]
     /// (`Invalid` naming the option): the CLI checks the same bounds when parsing.
     pub fn validate(&self) -> Result<()> {
-        check_range("steps", self.steps, STEPS)?;
-        check_range("batch", self.batch as u64, BATCH)?;
-        check_range("crop", self.crop as u64, CROP)?;
-        check_range("width", self.width as u64, WIDTH)?;
+        check_common(self.steps, self.batch, self.crop, self.width, self.lr_max)?;
         check_range("val-crop", self.val_crop as u64, VAL_SIZE)?;
-        check_lr(self.lr_max)?;
         if ![1, 3].contains(&self.channels) {
             return Err(ReconError::Invalid(format!("--channels {}: must be 1 or 3", self.channels)));
         }
-        check_memory(self.batch, self.crop, self.width)
+        Ok(())
     }
 }
 

@@ -36,8 +36,7 @@ use super::{
     dataset::{epoch_permutation, SliceDataset},
     dc::DftDc,
     settings::{
-        check_lr, check_memory, check_range, config_json, BATCH, COILS, CROP, MAX_PHASE, MAX_SHIFT, MRI_TASK,
-        STEPS, VAL_SIZE, WIDTH,
+        check_common, check_range, config_json, COILS, MAX_PHASE, MAX_SHIFT, MRI_TASK, VAL_SIZE,
     },
 };
 use crate::{metrics::psnr_n2n, progress::Progress, ReconError, Result};
@@ -127,16 +126,12 @@ impl TrainConfig {
     /// Checks every numeric setting against the bounds of [`super::settings`] (`Invalid`
     /// naming the option): the CLI checks the same bounds when parsing.
     pub fn validate(&self) -> Result<()> {
-        check_range("steps", self.steps, STEPS)?;
-        check_range("batch", self.batch as u64, BATCH)?;
-        check_range("crop", self.crop as u64, CROP)?;
-        check_range("width", self.width as u64, WIDTH)?;
+        check_common(self.steps, self.batch, self.crop, self.width, self.lr_max)?;
         check_range("max-shift", self.max_shift as u64, MAX_SHIFT)?;
         check_range("val-slices", self.val_slices as u64, VAL_SIZE)?;
         if let Some(n) = self.max_train_slices {
             check_range("max-train-slices", n as u64, 1..=u64::MAX)?;
         }
-        check_lr(self.lr_max)?;
         if let Mode::Complex { coils, max_phase } = self.mode {
             check_range("coils", coils as u64, COILS)?;
             if !MAX_PHASE.contains(&(max_phase as f64)) {
@@ -147,7 +142,7 @@ impl TrainConfig {
                 )));
             }
         }
-        check_memory(self.batch, self.crop, self.width)
+        Ok(())
     }
 }
 

@@ -77,6 +77,17 @@ pub fn check_memory(batch: usize, crop: usize, width: usize) -> Result<()> {
     )))
 }
 
+/// The bounds every training run shares: `--steps`, `--batch`, `--crop`, `--width`, `--lr`
+/// and the activation memory of `batch × crop² × width`.
+pub fn check_common(steps: u64, batch: usize, crop: usize, width: usize, lr: f64) -> Result<()> {
+    check_range("steps", steps, STEPS)?;
+    check_range("batch", batch as u64, BATCH)?;
+    check_range("crop", crop as u64, CROP)?;
+    check_range("width", width as u64, WIDTH)?;
+    check_lr(lr)?;
+    check_memory(batch, crop, width)
+}
+
 /// One mask setting of a training run as stored in checkpoints: the fields of
 /// [`MaskParams`] (kspace has no serde), used through [`mask_params`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -144,7 +155,7 @@ fn option_name(field: &str) -> String {
 /// Compares the settings recorded in the checkpoint at `path` (its `ModelMeta.config`)
 /// with `new`, field by field; returns the checkpoint's step. A checkpoint without readable
 /// settings of type `T` (another task, or an older recon) or with any field different is
-/// refused (`Invalid`), naming the option and both values.
+/// refused (`Invalid`), naming each differing option with both values.
 pub fn check_resume<T: Serialize + DeserializeOwned>(path: &Path, new: &T) -> Result<u64> {
     let meta = models::read_meta(path).map_err(|e| ReconError::format(path, format!("--resume: {e}")))?;
     let old: T = serde_json::from_str(&meta.config).map_err(|e| {
@@ -154,17 +165,22 @@ pub fn check_resume<T: Serialize + DeserializeOwned>(path: &Path, new: &T) -> Re
         ))
     })?;
     let (old, new) = (to_object(&old)?, to_object(new)?);
-    for (field, value) in &new {
-        let before = old.get(field).unwrap_or(&serde_json::Value::Null);
-        if before != value {
-            return Err(ReconError::Invalid(format!(
-                "{}: --resume: the checkpoint was trained with {} {before}, this run has {value}; give the same settings or train a new model",
-                path.display(),
-                option_name(field)
-            )));
-        }
+    let null = serde_json::Value::Null;
+    let differ: Vec<String> = new
+        .iter()
+        .filter_map(|(field, value)| {
+            let before = old.get(field).unwrap_or(&null);
+            (before != value).then(|| format!("{} {before} in the checkpoint, {value} now", option_name(field)))
+        })
+        .collect();
+    if differ.is_empty() {
+        return Ok(meta.step);
     }
-    Ok(meta.step)
+    Err(ReconError::Invalid(format!(
+        "{}: --resume: settings differ from the checkpoint's: {}; give the same settings or train a new model",
+        path.display(),
+        differ.join(", ")
+    )))
 }
 
 fn to_object<T: Serialize>(v: &T) -> Result<serde_json::Map<String, serde_json::Value>> {
