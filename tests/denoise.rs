@@ -211,6 +211,23 @@ fn train_checkpoints_resumes_exactly_and_trains_on_real_pairs() {
         s(&pm),
     ]));
     assert!(out.contains("on 2 photo(s)"), "{out}");
+    // The model records what it was really trained on: the pairs, not the default noise.
+    let trained_on = format!("pairs:{}", pairs.display());
+    assert!(out.contains(&trained_on), "{out}");
+    let meta = models::read_meta(&pm).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&meta.config).unwrap();
+    assert_eq!(config["trained_on"], trained_on.as_str());
+    let applied = json(&recon(&[
+        "denoise",
+        "--input",
+        s(&photos.join("b_camera.png")),
+        "--model",
+        s(&pm),
+        "--output",
+        s(&dir.path().join("pairs_out.png")),
+        "--json",
+    ]));
+    assert_eq!(applied["noise"], trained_on.as_str());
     // RED30 by name: trains, and the model file denoises a photo of another size.
     let red = model("red30.safetensors");
     ok(&recon(&[
@@ -251,8 +268,9 @@ fn train_checkpoints_resumes_exactly_and_trains_on_real_pairs() {
     assert_eq!(meta.arch.name(), "red30");
     // A file without its pair is named in the error.
     std::fs::copy(photos.join("a_chelsea.png"), pairs.join("a").join("lonely.png")).unwrap();
-    let bad =
-        recon(&["denoise", "train", "--pairs", s(&pairs), "--steps", "1", "--crop", "32", "--out", s(&pm)]);
+    let bad = recon(&[
+        "denoise", "train", "--pairs", s(&pairs), "--steps", "1", "--crop", "32", "--out", s(&pm), "--force",
+    ]);
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("lonely.png") && err.lines().count() == 1, "{err}");

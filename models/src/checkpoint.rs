@@ -10,8 +10,12 @@
 //!   loader reads only these two), plus informational copies `arch`, `in_channels`,
 //!   `out_channels`, `width`, `step` for tools that list safetensors metadata.
 //!
-//! Writes go to a temporary file in the same directory, are fsync'ed, then renamed over the
-//! target, so a crash never leaves a truncated checkpoint. f16 / bf16 weights (shipped
+//! The header's JSON is written with sorted keys (tensor names and metadata keys), so the
+//! same weights and metadata always give the same bytes and checksums of models are stable.
+//!
+//! Writes go to a temporary file `.<name>.<pid>.tmp` in the same directory (the naming of
+//! `recon::io::atomic`, whose `remove_stale_temps` clears those a killed run left), are
+//! fsync'ed, then renamed over the target, so a crash never leaves a truncated checkpoint. f16 / bf16 weights (shipped
 //! models, see [`export_model`]) are widened to f32 on load.
 
 use std::{
@@ -59,11 +63,22 @@ pub struct ModelMeta {
     /// Optimiser steps taken when the file was written.
     #[serde(default)]
     pub step: u64,
+    /// Training checkpoints: `(sum, count)` of the step losses since the last row of the
+    /// training log, so that a resumed run logs the same mean loss at its next row as an
+    /// uninterrupted run. `None` in exported models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_since_log: Option<(f64, u64)>,
 }
 
 impl ModelMeta {
     pub fn new(arch: NetConfig) -> Self {
-        Self { arch, normalisation: Normalisation::default(), config: String::new(), step: 0 }
+        Self {
+            arch,
+            normalisation: Normalisation::default(),
+            config: String::new(),
+            step: 0,
+            loss_since_log: None,
+        }
     }
 }
 
@@ -134,13 +149,31 @@ fn write(
     info.insert("width".to_string(), meta.arch.width().to_string());
     info.insert("step".to_string(), meta.step.to_string());
     let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(info))?;
-    write_atomic(path, &bytes)
+    write_atomic(path, &sorted_header(path, bytes)?)
+}
+
+/// The safetensors file `bytes` with its JSON header rewritten with sorted keys (the
+/// metadata is a `HashMap`, serialised in random order) and padded with spaces to a
+/// multiple of 8 bytes as safetensors does. Tensor offsets are relative to the data
+/// section, so they stay valid.
+fn sorted_header(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let n = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize);
+    let n = n.filter(|&n| 8 + n <= bytes.len()).ok_or_else(|| bad(path, "serialised header out of range"))?;
+    // serde_json's map is a BTreeMap (no `preserve_order`): keys come out sorted.
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n])?;
+    let mut text = serde_json::to_vec(&header)?;
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// Writes `bytes` to `path` through a temporary sibling file, fsync, rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name = path.file_name().ok_or_else(|| bad(path, "not a file path"))?.to_string_lossy();
-    let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
+    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

@@ -41,6 +41,7 @@ fn meta(arch: NetConfig) -> ModelMeta {
         normalisation: Normalisation { method: "max".into(), params },
         config: r#"{"mask":{"name":"bernoulli","p_edge":0.025},"batch":16,"lr":0.001}"#.into(),
         step: 0,
+        loss_since_log: None,
     }
 }
 
@@ -80,6 +81,7 @@ fn checkpoint_round_trip_is_bit_exact_and_resumes_exactly() {
     run.steps(3);
     let mut m = meta(cfg.clone());
     m.step = run.adam.steps();
+    m.loss_since_log = Some((0.1 + 0.2, 2));
     save_checkpoint(&path, &run.vm, &m, Some(&run.adam.state())).unwrap();
     // Nothing but the checkpoint is left in the directory (the temporary file was renamed).
     let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
@@ -108,6 +110,35 @@ fn checkpoint_round_trip_is_bit_exact_and_resumes_exactly() {
     resumed.steps(2);
     assert_eq!(bits(&resumed.vm), bits(&run.vm));
     assert_eq!(resumed.adam.steps(), 5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The safetensors header's metadata is a `HashMap`: written unsorted, the same checkpoint
+/// got different bytes from one save to the next. Sorted, the bytes (and checksums) are stable.
+#[test]
+fn the_same_checkpoint_gives_the_same_bytes() {
+    let dir = tmp_dir("stable");
+    let cfg = NetConfig::UNet(UNetConfig::new(1, 1).with_width(4));
+    let mut run = Run::new(&cfg);
+    run.steps(1);
+    let mut m = meta(cfg.clone());
+    m.step = 1;
+    let save = |i: usize| {
+        let p = dir.join(format!("m{i}.safetensors"));
+        save_checkpoint(&p, &run.vm, &m, Some(&run.adam.state())).unwrap();
+        std::fs::read(&p).unwrap()
+    };
+    let first = save(0);
+    for i in 1..8 {
+        assert!(save(i) == first, "save {i} differs from save 0");
+    }
+    // The header is valid JSON padded to 8 bytes, and the file still loads.
+    let n = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+    assert_eq!(n % 8, 0);
+    let header: serde_json::Value = serde_json::from_slice(&first[8..8 + n]).unwrap();
+    let keys: Vec<&String> = header["__metadata__"].as_object().unwrap().keys().collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    assert_eq!(load_checkpoint(dir.join("m0.safetensors"), &Device::Cpu).unwrap().meta, m);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -7,6 +7,9 @@ pub trait Progress: Sync {
     fn start(&self, _label: &str, _total: u64) {}
     /// `n` more units are done.
     fn inc(&self, _n: u64) {}
+    /// The current state in a few words (e.g. the last training loss), shown with the
+    /// progress; replaces the previous status.
+    fn status(&self, _status: &str) {}
     /// A line of information for the user (e.g. which model was picked).
     fn message(&self, _msg: &str) {}
     /// The stage is over.

@@ -319,3 +319,180 @@ fn schedule_spans_the_requested_steps() {
         assert!(end < 1e-5 && end > 1e-8, "{steps}: lr at the last step {end}");
     }
 }
+
+fn test_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("recon-train-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The CSV rows without their `seconds` column.
+fn rows_without_seconds(log: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).unwrap();
+    text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect()
+}
+
+#[test]
+fn stopped_and_resumed_run_logs_the_uninterrupted_rows() {
+    let dir = test_dir("resume-log");
+    let mut a = tiny_config(dir.join("a.safetensors"));
+    a.run.val_every = 4;
+    a.val.clear();
+    let full = train(&a, &NoProgress).unwrap();
+    // Stopped after step 3, between the rows at steps 4 and 6, then resumed.
+    let mut c = tiny_config(dir.join("c.safetensors"));
+    c.run.val_every = 4;
+    c.val.clear();
+    c.run.stop_after = Some(3);
+    train(&c, &NoProgress).unwrap();
+    c.run.stop_after = None;
+    c.run.resume = true;
+    let resumed = train(&c, &NoProgress).unwrap();
+    let (want, got) = (rows_without_seconds(&full.log), rows_without_seconds(&resumed.log));
+    assert_eq!(want.len(), 3, "header + rows at steps 4 and 6: {want:?}");
+    assert_eq!(got, want, "the resumed log differs from the uninterrupted one");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn resume_refuses_any_changed_training_setting() {
+    let dir = test_dir("resume-settings");
+    let mut base = tiny_config(dir.join("m.safetensors"));
+    base.val.clear();
+    base.run.stop_after = Some(2);
+    train(&base, &NoProgress).unwrap();
+    let before = std::fs::read(&base.run.out).unwrap();
+    base.run.stop_after = None;
+    base.run.resume = true;
+    type Change = fn(&mut TrainConfig);
+    let changes: [(&str, Change); 10] = [
+        ("--mask", |c| c.mask = "poisson".into()),
+        ("--mode", |c| c.mode = recon::train::Mode::Complex { coils: 2, max_phase: 1.0 }),
+        ("--lr", |c| c.lr_max = 2e-3),
+        ("--loss", |c| c.loss = "l1".into()),
+        ("--targets", |c| c.targets = Targets::Clean),
+        ("--data", |c| c.data.push(data("mni152_2009a_t1_1mm.nii.gz"))),
+        ("--crop", |c| c.crop = 48),
+        ("--steps", |c| c.steps = 8),
+        ("--steps", |c| c.steps = 5),
+        ("--acceleration", |c| c.params[0].p_edge = Some(0.05)),
+    ];
+    for (flag, change) in changes {
+        let mut c = base.clone();
+        change(&mut c);
+        let e = train(&c, &NoProgress).expect_err(flag).to_string();
+        assert!(e.contains(flag) && e.contains("checkpoint"), "{flag}: {e}");
+        assert_eq!(std::fs::read(&base.run.out).unwrap(), before, "{flag}: checkpoint changed");
+    }
+    // Run control may change: the same settings resume with another cadence.
+    let mut c = base.clone();
+    c.run.val_every = 1;
+    c.run.checkpoint_every = 1;
+    assert_eq!(train(&c, &NoProgress).unwrap().start_step, 2);
+    // A finished run has nothing left to train: refused, not a NaN "success".
+    let e = train(&c, &NoProgress).expect_err("finished").to_string();
+    assert!(e.contains("nothing to train"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn outputs_never_replace_inputs_or_existing_files() {
+    let dir = test_dir("outputs");
+    let volume = dir.join("vol.nii.gz");
+    std::fs::copy(data("colin27_t1_1mm.nii.gz"), &volume).unwrap();
+    let original = std::fs::read(&volume).unwrap();
+    let cfg = |out: PathBuf| {
+        let mut c = tiny_config(out);
+        c.data = vec![volume.clone()];
+        c.val.clear();
+        c.steps = 1;
+        c
+    };
+    let refused = |c: &TrainConfig, what: &str| {
+        let e = train(c, &NoProgress).expect_err(what);
+        assert!(matches!(e, recon::ReconError::Invalid(_)), "{what}: {e}");
+        assert_eq!(std::fs::read(&volume).unwrap(), original, "{what}: the input changed");
+        e.to_string()
+    };
+    // The model, the log or the plot onto the training volume (also through `..`).
+    refused(&cfg(volume.clone()), "out = input");
+    refused(&cfg(dir.join("sub/../vol.nii.gz")), "out = input via ..");
+    let mut c = cfg(dir.join("m.safetensors"));
+    c.run.export = Some(volume.clone());
+    refused(&c, "export = input");
+    // Model and plot the same file.
+    let e = refused(&cfg(dir.join("m.png")), "out.png");
+    assert!(e.contains("same file"), "{e}");
+    // An existing file is kept without --force; with it, it is replaced.
+    let out = dir.join("m.safetensors");
+    std::fs::write(&out, b"precious").unwrap();
+    let e = refused(&cfg(out.clone()), "existing");
+    assert!(e.contains("--force"), "{e}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    std::fs::write(dir.join("m.csv"), b"precious log").unwrap();
+    std::fs::remove_file(&out).unwrap();
+    refused(&cfg(out.clone()), "existing log");
+    assert_eq!(std::fs::read(dir.join("m.csv")).unwrap(), b"precious log");
+    let mut c = cfg(out.clone());
+    c.run.force = true;
+    train(&c, &NoProgress).unwrap();
+    assert!(models::read_meta(&out).is_ok());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn stale_temporary_files_of_killed_runs_are_removed() {
+    let dir = test_dir("stale");
+    let out = dir.join("m.safetensors");
+    let stale = [".m.safetensors.4242.tmp", ".m.csv.17.tmp", ".m.png.99999.tmp", ".m.f16.safetensors.5.tmp"];
+    let kept = [".m.safetensors.x1.tmp", "m.safetensors.4242.tmp", ".other.safetensors.4242.tmp"];
+    for n in stale.iter().chain(&kept) {
+        std::fs::write(dir.join(n), b"partial").unwrap();
+    }
+    let mut c = tiny_config(out);
+    c.val.clear();
+    c.steps = 1;
+    c.run.export = Some(dir.join("m.f16.safetensors"));
+    train(&c, &NoProgress).unwrap();
+    for n in stale {
+        assert!(!dir.join(n).exists(), "{n} left behind");
+    }
+    for n in kept {
+        assert!(dir.join(n).exists(), "{n} is not ours and was removed");
+    }
+    // Checkpoints use the same temporary name, so a killed save is found too.
+    let names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp") || kept.contains(&n.as_str())), "{names:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn numeric_settings_out_of_bounds_are_usage_errors_before_any_work() {
+    let dir = test_dir("bounds");
+    type Change = fn(&mut TrainConfig);
+    let changes: [(&str, Change); 8] = [
+        ("--lr", |c| c.lr_max = f64::NAN),
+        ("--lr", |c| c.lr_max = f64::INFINITY),
+        ("--lr", |c| c.lr_max = 0.0),
+        ("--coils", |c| c.mode = recon::train::Mode::Complex { coils: 0, max_phase: 1.0 }),
+        ("--coils", |c| c.mode = recon::train::Mode::Complex { coils: 100_000, max_phase: 1.0 }),
+        ("--crop", |c| c.crop = 100_000),
+        ("--width", |c| c.width = 100_000),
+        ("--batch", |c| c.batch = 100_000),
+    ];
+    for (flag, change) in changes {
+        let mut c = tiny_config(dir.join("m.safetensors"));
+        c.data = vec![dir.join("missing.nii.gz")]; // never opened: the check comes first
+        change(&mut c);
+        let e = train(&c, &NoProgress).expect_err(flag);
+        assert!(matches!(e, recon::ReconError::Invalid(_)) && e.to_string().contains(flag), "{flag}: {e}");
+    }
+    // Each within its bounds, but together too large for memory.
+    let mut c = tiny_config(dir.join("m.safetensors"));
+    (c.batch, c.crop, c.width) = (256, 1024, 256);
+    assert!(train(&c, &NoProgress).unwrap_err().to_string().contains("GiB"));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing written");
+    std::fs::remove_dir_all(&dir).ok();
+}

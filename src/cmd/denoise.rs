@@ -2,11 +2,12 @@
 //! denoises one photo; `train` learns a denoiser from pairs of independently corrupted photos
 //! (or real noisy pairs); `eval` measures 8-bit PSNR on a folder with seeded test noise.
 
+use super::{bounded, learning_rate};
 use crate::output::print_json;
 use crate::progress::Bar;
 use clap::{Args as ClapArgs, Subcommand};
 use recon::denoise::{evaluate, infer::Denoiser, DenoiseConfig, NoiseSpec};
-use recon::train::Targets;
+use recon::train::{settings, Targets};
 use recon::ReconError;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +54,7 @@ pub struct ApplyArgs {
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Noise: gaussian, brown (correlated, e.g. brown:0-50@2 = blur std 2 px), poisson, bernoulli, text, impulse;\n  NAME:LO-HI draws each image's strength from [LO, HI]; NAME alone uses the paper's range.\nExample (Noise2Noise, blind Gaussian):\n  recon denoise train --noise gaussian:0-50 --data data/photos --targets noisy --loss l2 \\\n      --steps 1000 --crop 128 --width 32 --out gauss.safetensors\nReal pairs (DIR/a/x.png pairs with DIR/b/x.png):\n  recon denoise train --pairs DIR --steps 1000 --out mine.safetensors\nInterrupted? Run the same command with --resume."
+    after_help = "Noise: gaussian, brown (correlated, e.g. brown:0-50@2 = blur std 2 px), poisson, bernoulli, text, impulse;\n  NAME:LO-HI draws each image's strength from [LO, HI]; NAME alone uses the paper's range.\nExample (Noise2Noise, blind Gaussian):\n  recon denoise train --noise gaussian:0-50 --data data/photos --targets noisy --loss l2 \\\n      --steps 1000 --crop 128 --width 32 --out gauss.safetensors\nReal pairs (DIR/a/x.png pairs with DIR/b/x.png):\n  recon denoise train --pairs DIR --steps 1000 --out mine.safetensors\nInterrupted? Run the same command with --resume (every training setting must be the same;\n--val-every, --checkpoint-every, --stop-after and --export may change). Existing outputs\nare kept unless --force is given; outputs never go into --data, --val or --pairs folders."
 )]
 pub struct TrainArgs {
     /// Corruption and its training strength range, e.g. gaussian:0-50, poisson:0.001-50,
@@ -83,26 +84,28 @@ pub struct TrainArgs {
     /// unet (the paper's, fast) or red30 (30 layers, symmetric skips).
     #[arg(long, default_value = "unet")]
     pub net: String,
-    /// U-Net width (paper 48) or RED30 features (paper 128); default 48 / 128.
-    #[arg(long)]
+    /// U-Net width (paper 48) or RED30 features (paper 128); default 48 / 128; 1 to 256.
+    #[arg(long, value_parser = bounded(settings::WIDTH))]
     pub width: Option<usize>,
     /// 3 (RGB; grey photos are repeated) or 1 (grey; RGB photos become luma).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = bounded(1..=3))]
     pub channels: usize,
-    #[arg(long, default_value_t = 1000)]
+    /// Steps of the schedule (1 to 10⁸; the lr schedule spans them, so a resume keeps them).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(settings::STEPS))]
     pub steps: u64,
-    #[arg(long, default_value_t = 4)]
+    /// Crops per step (1 to 256).
+    #[arg(long, default_value_t = 4, value_parser = bounded(settings::BATCH))]
     pub batch: usize,
-    /// Training crops are CROP×CROP (256 in the paper).
-    #[arg(long, default_value_t = 128)]
+    /// Training crops are CROP×CROP (16 to 1024; 256 in the paper).
+    #[arg(long, default_value_t = 128, value_parser = bounded(settings::CROP))]
     pub crop: usize,
-    /// Peak learning rate (3e-4 in the paper's code).
-    #[arg(long, default_value_t = 3e-4)]
+    /// Peak learning rate (3e-4 in the paper's code; finite, positive, at most 10).
+    #[arg(long, default_value_t = 3e-4, value_parser = learning_rate)]
     pub lr: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Validation photos are centre-cropped to this size (0: whole photos).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = bounded(settings::VAL_SIZE))]
     pub val_crop: usize,
     #[command(flatten)]
     pub run: super::RunArgs,
@@ -177,6 +180,7 @@ fn apply(a: ApplyArgs) -> recon::Result<()> {
 }
 
 fn train(a: TrainArgs) -> recon::Result<()> {
+    let json = a.run.json;
     let noise = NoiseSpec::parse(&a.noise)?;
     let targets = Targets::by_name(&a.targets)
         .ok_or_else(|| ReconError::Invalid(format!("--targets {}: expected noisy or clean", a.targets)))?;
@@ -204,13 +208,20 @@ fn train(a: TrainArgs) -> recon::Result<()> {
         run: a.run.into(),
         ..DenoiseConfig::new(data, PathBuf::new(), noise)
     };
-    let r = recon::denoise::train(&cfg, &Bar::new(false))?;
+    let r = recon::denoise::train(&cfg, &Bar::for_training(json))?;
+    if json {
+        let mut v = serde_json::to_value(&r).map_err(|e| ReconError::Failed(format!("JSON: {e}")))?;
+        v["trained_on"] = cfg.trained_on().into();
+        v["targets"] = serde_json::to_value(cfg.targets).unwrap_or_default();
+        v["loss"] = cfg.loss.clone().into();
+        return print_json(&v);
+    }
     println!(
         "trained steps {}..{} on {} photo(s) ({}, {} targets, loss {}); final loss {:.5}",
         r.start_step,
         r.steps,
         r.train_slices,
-        cfg.noise,
+        cfg.trained_on(),
         if cfg.targets == Targets::Clean { "clean" } else { "noisy" },
         cfg.loss,
         r.final_loss

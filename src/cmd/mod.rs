@@ -12,27 +12,36 @@ pub mod train;
 use clap::Args as ClapArgs;
 use std::path::PathBuf;
 
-/// The run-control options shared by `recon train` and `recon denoise train`.
+/// The run-control options shared by `recon train` and `recon denoise train`; none of them
+/// has to match on `--resume`.
 #[derive(ClapArgs, Debug)]
 pub struct RunArgs {
-    /// Validate and log every N steps.
+    /// Validate and log every N steps (0: only at the end).
     #[arg(long, default_value_t = 100)]
     pub val_every: u64,
-    /// Checkpoint every N steps.
+    /// Checkpoint every N steps (0: only at the end).
     #[arg(long, default_value_t = 100)]
     pub checkpoint_every: u64,
     /// Stop after this step (checkpointed); continue later with --resume.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub stop_after: Option<u64>,
-    /// Continue an interrupted run from its checkpoint (same seed and settings).
+    /// Continue an interrupted run from its checkpoint, its log and plot; every training
+    /// setting (data, mask, loss, lr, steps, crop, ...) must be the checkpoint's.
     #[arg(long)]
     pub resume: bool,
     /// Model / checkpoint file (.safetensors); the CSV log and plot are written beside it.
+    /// Never inside an input folder, never over an input.
     #[arg(long, short)]
     pub out: PathBuf,
     /// Also write the final weights alone in f16 here (a small model to ship or share).
     #[arg(long)]
     pub export: Option<PathBuf>,
+    /// Overwrite existing outputs (model, log, plot, export).
+    #[arg(long)]
+    pub force: bool,
+    /// Print the final report as one JSON object on stdout (no progress output).
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl From<RunArgs> for recon::train::RunControl {
@@ -44,8 +53,33 @@ impl From<RunArgs> for recon::train::RunControl {
             resume: a.resume,
             stop_after: a.stop_after,
             export: a.export,
+            force: a.force,
         }
     }
+}
+
+/// A `usize` option within `range` (one of `recon::train::settings`' bounds).
+pub fn bounded(range: std::ops::RangeInclusive<u64>) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(range)
+}
+
+/// The learning rate: a finite number in `recon::train::settings::LR`.
+pub fn learning_rate(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    recon::train::settings::check_lr(v).map(|_| v).map_err(|_| {
+        let r = recon::train::settings::LR;
+        format!("must be a finite number in {:e}..={}", r.start(), r.end())
+    })
+}
+
+/// A finite number in `lo..=hi` (`lo_open`: `lo` itself excluded).
+pub fn finite_in(s: &str, lo: f64, hi: f64, lo_open: bool) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    let above = if lo_open { v > lo } else { v >= lo };
+    if v.is_finite() && above && v <= hi {
+        return Ok(v);
+    }
+    Err(format!("must be a finite number in {}{lo}, {hi}]", if lo_open { "(" } else { "[" }))
 }
 
 /// The sampling-mask options shared by `recon` and `recon mask`.

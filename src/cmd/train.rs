@@ -1,14 +1,15 @@
 //! `recon train`: learn a reconstruction network from pairs of independently undersampled
 //! slices (Noise2Noise), or from clean targets as the baseline.
 
-use crate::progress::Bar;
+use super::{bounded, finite_in, learning_rate};
+use crate::{output::print_json, progress::Bar};
 use clap::Args as ClapArgs;
-use recon::train::{train, Mode, Targets, TrainConfig};
+use recon::train::{settings, train, Mode, Targets, TrainConfig};
 use std::path::PathBuf;
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Example (the paper's recipe, shortened):\n  recon train --data data/colin27_t1_1mm.nii.gz --val data/mni152_2009a_t1_1mm.nii.gz \\\n      --mask n2n --targets noisy --loss l2 --steps 2000 --batch 4 --crop 255 --out n2n.safetensors\nComplex mode for real multi-coil scans (how the shipped Cartesian model was trained):\n  recon train --data data/colin27_t1_1mm.nii.gz --val data/mni152_2009a_t1_1mm.nii.gz \\\n      --mode complex --coils 4 --mask random --acceleration 4,8 --center-fraction 0.08,0.04 \\\n      --steps 300 --crop 128 --width 32 --out cart.safetensors\nInterrupted? Run the same command with --resume."
+    after_help = "Example (the paper's recipe, shortened):\n  recon train --data data/colin27_t1_1mm.nii.gz --val data/mni152_2009a_t1_1mm.nii.gz \\\n      --mask n2n --targets noisy --loss l2 --steps 2000 --batch 4 --crop 255 --out n2n.safetensors\nComplex mode for real multi-coil scans (how the shipped Cartesian model was trained):\n  recon train --data data/colin27_t1_1mm.nii.gz --val data/mni152_2009a_t1_1mm.nii.gz \\\n      --mode complex --coils 4 --mask random --acceleration 4,8 --center-fraction 0.08,0.04 \\\n      --steps 300 --crop 128 --width 32 --out cart.safetensors\nInterrupted? Run the same command with --resume (every training setting must be the same;\n--val-every, --checkpoint-every, --stop-after and --export may change). Existing outputs\nare kept unless --force is given."
 )]
 pub struct Args {
     /// Training volumes (NIfTI); slices along all three axes are used.
@@ -23,30 +24,30 @@ pub struct Args {
     /// Acceleration(s); several (comma-separated, e.g. 4,8) make each pair draw one, paired
     /// with --center-fraction. For n2n, when neither this nor --p-edge is given, p_edge =
     /// 0.025 (the paper).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = |s: &str| finite_in(s, 1.0, 1000.0, false))]
     pub acceleration: Vec<f64>,
     /// Centre fraction(s) for the 1-D Cartesian families, one per acceleration (or one for all).
-    #[arg(long, value_delimiter = ',', default_value = "0.08")]
+    #[arg(long, value_delimiter = ',', default_value = "0.08", value_parser = |s: &str| finite_in(s, 0.0, 1.0, false))]
     pub center_fraction: Vec<f64>,
     /// n2n: keep probability at the k-space edge.
-    #[arg(long)]
+    #[arg(long, value_parser = |s: &str| finite_in(s, 0.0, 1.0, true))]
     pub p_edge: Option<f64>,
     /// magnitude: one real channel (the paper's experiment); complex: two channels (real,
     /// imaginary) trained with smooth synthetic phase and simulated coils, for real scans.
     #[arg(long, default_value = "magnitude")]
     pub mode: String,
-    /// complex mode: number of simulated receive coils (1: single-coil).
-    #[arg(long, default_value_t = 4)]
+    /// complex mode: number of simulated receive coils (1: single-coil; at most 32).
+    #[arg(long, default_value_t = 4, value_parser = bounded(settings::COILS))]
     pub coils: usize,
     /// complex mode: amplitude (radians) of the smooth synthetic phase's coefficients.
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, default_value_t = 1.5, value_parser = |s: &str| finite_in(s, 0.0, 100.0, false).map(|v| v as f32))]
     pub max_phase: f32,
     /// Feed the network the plain zero-filled image instead of the density-compensated one
     /// (targets stay compensated, so still unbiased); better for Cartesian masks at 8×.
     #[arg(long)]
     pub uncompensated_input: bool,
     /// Shift augmentation: circular shifts up to ± this many pixels per axis.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = bounded(settings::MAX_SHIFT))]
     pub max_shift: usize,
     /// noisy: a second independently undersampled image (Noise2Noise); clean: the image.
     #[arg(long, default_value = "noisy")]
@@ -54,38 +55,42 @@ pub struct Args {
     /// l2 (the recipe), l1 or l0 (annealed).
     #[arg(long, default_value = "l2")]
     pub loss: String,
-    #[arg(long, default_value_t = 2000)]
+    /// Steps of the schedule (1 to 10⁸; the lr schedule spans them, so a resume keeps them).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(settings::STEPS))]
     pub steps: u64,
-    #[arg(long, default_value_t = 4)]
+    /// Slices per step (1 to 256).
+    #[arg(long, default_value_t = 4, value_parser = bounded(settings::BATCH))]
     pub batch: usize,
-    /// Slices are centre-cropped / padded to CROP×CROP (odd keeps DC on a bin: 255 in the paper).
-    #[arg(long, default_value_t = 255)]
+    /// Slices are centre-cropped / padded to CROP×CROP (16 to 1024; odd keeps DC on a bin:
+    /// 255 in the paper).
+    #[arg(long, default_value_t = 255, value_parser = bounded(settings::CROP))]
     pub crop: usize,
-    /// U-Net width (48 in the paper).
-    #[arg(long, default_value_t = 48)]
+    /// U-Net width (1 to 256; 48 in the paper).
+    #[arg(long, default_value_t = 48, value_parser = bounded(settings::WIDTH))]
     pub width: usize,
-    /// Peak learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    /// Peak learning rate (finite, positive, at most 10).
+    #[arg(long, default_value_t = 1e-3, value_parser = learning_rate)]
     pub lr: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Validation slices (evenly spaced, fixed masks).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = bounded(settings::VAL_SIZE))]
     pub val_slices: usize,
     /// Use at most this many training slices.
-    #[arg(long)]
+    #[arg(long, value_parser = bounded(1..=u64::MAX))]
     pub max_train_slices: Option<usize>,
     #[command(flatten)]
     pub run: super::RunArgs,
 }
 
 pub fn run(a: Args) -> recon::Result<()> {
+    let json = a.run.json;
     let targets = Targets::by_name(&a.targets).ok_or_else(|| {
         recon::ReconError::Invalid(format!("--targets {}: expected noisy or clean", a.targets))
     })?;
     let mode = match a.mode.as_str() {
         "magnitude" => Mode::Magnitude,
-        "complex" => Mode::Complex { coils: a.coils.max(1), max_phase: a.max_phase },
+        "complex" => Mode::Complex { coils: a.coils, max_phase: a.max_phase },
         m => return Err(recon::ReconError::Invalid(format!("--mode {m}: expected magnitude or complex"))),
     };
     let p_edge = match (&*a.mask, a.acceleration.is_empty(), a.p_edge) {
@@ -130,7 +135,10 @@ pub fn run(a: Args) -> recon::Result<()> {
         run: a.run.into(),
         ..TrainConfig::new(a.data, a.val, PathBuf::new())
     };
-    let r = train(&cfg, &Bar::new(false))?;
+    let r = train(&cfg, &Bar::for_training(json))?;
+    if json {
+        return print_json(&r);
+    }
     println!(
         "trained steps {}..{} on {} slices; final loss {:.5}",
         r.start_step, r.steps, r.train_slices, r.final_loss

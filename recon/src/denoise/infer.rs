@@ -91,9 +91,12 @@ impl Denoiser {
         self.meta.arch.in_channels()
     }
 
-    /// The noise it was trained on, e.g. `gaussian:0-50` (empty if unknown).
+    /// What it was trained on: the noise, e.g. `gaussian:0-50`, or `pairs:DIR` for real
+    /// pairs (empty if unknown).
     pub fn noise(&self) -> String {
-        config_json(&self.meta)["noise"].as_str().unwrap_or_default().to_string()
+        let cfg = config_json(&self.meta);
+        let on = cfg["trained_on"].as_str().or(cfg["noise"].as_str());
+        on.unwrap_or_default().to_string()
     }
 
     /// Denoises `(C, H, W)` values in `[−0.5, 0.5]` with the model's channel count.

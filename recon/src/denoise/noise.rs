@@ -126,8 +126,10 @@ impl NoiseKind {
 pub const DEFAULT_BLUR: f64 = 2.0;
 
 /// A corruption with its strength range: `gaussian:0-50`, `poisson:30`, `brown:25@3`
-/// (σ 25, blur std 3 px), or just `text` (the paper's training range).
-#[derive(Clone, Debug, PartialEq)]
+/// (σ 25, blur std 3 px), or just `text` (the paper's training range). Serialised as that
+/// string.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct NoiseSpec {
     pub kind: NoiseKind,
     /// Strength range `[lo, hi]` (equal: a fixed strength).
@@ -245,6 +247,19 @@ impl NoiseSpec {
             }
         };
         Corrupted { image, valid, strength: s }
+    }
+}
+
+impl From<NoiseSpec> for String {
+    fn from(n: NoiseSpec) -> String {
+        n.to_string()
+    }
+}
+
+impl TryFrom<String> for NoiseSpec {
+    type Error = crate::ReconError;
+    fn try_from(s: String) -> Result<Self> {
+        Self::parse(&s)
     }
 }
 

@@ -1,31 +1,15 @@
 //! Text overlay: random strings drawn with an embedded 8×8 bitmap font.
 //!
-//! The font is `font8x8_basic.bin`, 95 glyphs (U+0020 … U+007E) × 8 rows, one byte per row,
-//! bit 0 = leftmost pixel: the public-domain "font8x8" glyphs (Daniel Hepper, derived from
-//! Marcel Sondaar's public-domain IBM VGA font); see `FONT_PROVENANCE.md` beside it. It is
-//! compiled into the binary: no system font is ever read.
+//! The font is [`crate::train::font`] (public-domain "font8x8", shared with the training
+//! plot's labels), compiled into the binary: no system font is ever read.
 
 use kspace::rng::MaskRng;
 use ndarray::{Array2, Array3};
 
-/// The glyph bitmaps of U+0020 … U+007E, 8 bytes each.
-pub static FONT: &[u8; 760] = include_bytes!("font8x8_basic.bin");
-
-/// First and last code point in [`FONT`].
-pub const FIRST: u8 = 0x20;
-pub const LAST: u8 = 0x7E;
+pub use crate::train::font::{glyph_pixel, FIRST, FONT, LAST};
 
 /// Integer scales the strings are drawn at (8, 16 or 24 pixels high).
 pub const SCALES: [usize; 3] = [1, 2, 3];
-
-/// Whether pixel `(row, col)` (0..8) of character `ch` is set; characters outside
-/// U+0020 … U+007E are blank.
-pub fn glyph_pixel(ch: u8, row: usize, col: usize) -> bool {
-    if !(FIRST..=LAST).contains(&ch) || row >= 8 || col >= 8 {
-        return false;
-    }
-    FONT[(ch - FIRST) as usize * 8 + row] >> col & 1 == 1
-}
 
 /// The `(8·s, 8·len·s)` bitmap of `text` at scale `s`.
 pub fn render(text: &[u8], s: usize) -> Array2<bool> {

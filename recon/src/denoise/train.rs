@@ -16,13 +16,17 @@
 //! PSNR of the network and of the noisy input on fixed, seeded corruptions of held-back
 //! photos at the test strength.
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use kspace::rng::MaskRng;
 use models::{
     Loss, ModelMeta, Module, NetConfig, Network, Normalisation, Red30Config, Schedule, Tensor, UNetConfig,
 };
 use ndarray::{Array3, Axis};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
@@ -35,13 +39,16 @@ use crate::{
     progress::Progress,
     train::{
         engine::{run_loop, to_batch, LoopConfig, RunControl, TrainReport},
-        epoch_permutation, Targets,
+        epoch_permutation,
+        settings::{check_common, check_range, config_json, VAL_SIZE},
+        Targets,
     },
     ReconError, Result,
 };
 
-/// Everything `recon denoise train` needs.
-#[derive(Clone, Debug)]
+/// Everything `recon denoise train` needs. Stored in checkpoints (serde, without the run
+/// control) and compared on resume ([`crate::train::settings::check_resume`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DenoiseConfig {
     /// Clean training photos (PNG files or folders of them); with `pairs`, unused.
     pub data: Vec<PathBuf>,
@@ -49,7 +56,9 @@ pub struct DenoiseConfig {
     pub pairs: Option<PathBuf>,
     /// Held-back clean photos for validation (empty: none).
     pub val: Vec<PathBuf>,
-    /// Output, validation / checkpoint cadence, stop, resume and export.
+    /// Output, validation / checkpoint cadence, stop, resume and export: not stored, may
+    /// change on resume.
+    #[serde(skip)]
     pub run: RunControl,
     /// Training corruption (strength range).
     pub noise: NoiseSpec,
@@ -108,17 +117,31 @@ impl DenoiseConfig {
         }
     }
 
-    /// The JSON stored in `ModelMeta.config`.
+    /// What the model was trained on: the noise spec (`gaussian:0-50`), or `pairs:DIR` for
+    /// real pairs.
+    pub fn trained_on(&self) -> String {
+        match &self.pairs {
+            Some(dir) => format!("pairs:{}", dir.display()),
+            None => self.noise.to_string(),
+        }
+    }
+
+    /// The JSON stored in `ModelMeta.config`: this config (all a resume compares) plus the
+    /// task, what it was trained on ([`Self::trained_on`]) and the normalisation.
     pub fn to_json(&self) -> String {
-        json!({
-            "task": TASK, "noise": self.noise.to_string(), "val_noise": self.val_noise.to_string(),
-            "targets": self.targets, "loss": self.loss, "net": self.net, "width": self.width,
-            "channels": self.channels, "steps": self.steps, "batch": self.batch, "crop": self.crop,
-            "lr_max": self.lr_max, "seed": self.seed, "data": self.data, "pairs": self.pairs,
-            "val": self.val, "val_crop": self.val_crop,
-            "normalisation": "8-bit value / 255 - 0.5",
-        })
-        .to_string()
+        let extra = json!({"task": TASK, "trained_on": self.trained_on(), "normalisation": "8-bit value / 255 - 0.5"});
+        config_json(self, extra)
+    }
+
+    /// Checks every numeric setting against the bounds of [`crate::train::settings`]
+    /// (`Invalid` naming the option): the CLI checks the same bounds when parsing.
+    pub fn validate(&self) -> Result<()> {
+        check_common(self.steps, self.batch, self.crop, self.width, self.lr_max)?;
+        check_range("val-crop", self.val_crop as u64, VAL_SIZE)?;
+        if ![1, 3].contains(&self.channels) {
+            return Err(ReconError::Invalid(format!("--channels {}: must be 1 or 3", self.channels)));
+        }
+        Ok(())
     }
 }
 
@@ -216,27 +239,22 @@ fn cerr(e: candle_core::Error) -> ReconError {
 /// Trains a denoiser; see the module documentation. Writes the checkpoint to `cfg.run.out`, the
 /// CSV log beside it ([`crate::train::log_path`]) and the plot, through the MRI engine's [`run_loop`].
 pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport> {
-    if cfg.batch == 0 || cfg.steps == 0 || cfg.crop == 0 {
-        return Err(ReconError::Invalid("batch, steps and crop must be > 0".into()));
-    }
-    if ![1, 3].contains(&cfg.channels) {
-        return Err(ReconError::Invalid(format!("--channels must be 1 or 3, got {}", cfg.channels)));
-    }
+    cfg.validate()?;
     let loss_fn = Loss::by_name(&cfg.loss)
         .ok_or_else(|| ReconError::Invalid(format!("unknown loss '{}' (known: l2, l1, l0)", cfg.loss)))?;
     let arch = cfg.arch()?;
+    if cfg.pairs.is_none() && cfg.data.is_empty() {
+        return Err(ReconError::Invalid("give --data (clean photos) or --pairs (real pairs)".into()));
+    }
+    let inputs: Vec<&Path> = cfg.data.iter().chain(&cfg.val).chain(&cfg.pairs).map(PathBuf::as_path).collect();
+    cfg.run.prepare(&inputs, cfg, cfg.steps)?;
     let source = match &cfg.pairs {
         Some(dir) => PairSource::Real(load_pairs(dir, cfg.channels, cfg.crop)?),
-        None => {
-            if cfg.data.is_empty() {
-                return Err(ReconError::Invalid("give --data (clean photos) or --pairs (real pairs)".into()));
-            }
-            PairSource::Synthetic {
+        None => PairSource::Synthetic {
                 photos: load_photos(&cfg.data, cfg.channels, cfg.crop)?,
                 noise: cfg.noise.clone(),
                 targets: cfg.targets,
-            }
-        }
+            },
     };
     let val_set = if cfg.val.is_empty() {
         Vec::new()
@@ -247,9 +265,6 @@ pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport
         }
         validation_set(&photos, &cfg.val_noise, cfg.seed)
     };
-    if let Some(dir) = cfg.run.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| ReconError::io(dir, e))?;
-    }
     let device = models::best_device();
     let mut meta = ModelMeta::new(arch.clone());
     meta.normalisation =
@@ -261,6 +276,7 @@ pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport
         seed: cfg.seed,
         steps: cfg.steps,
         schedule: Schedule::n2n_images(cfg.steps, cfg.lr_max, 0.3),
+        input_label: "noisy input",
     };
     let step_loss = |net: &Network, step: u64| -> Result<Tensor> {
         let pairs: Vec<TrainPair> =

@@ -29,6 +29,26 @@ where
     }
 }
 
+/// Removes the temporary files `.<name>.<pid>.tmp` of `target` (any pid, [`temp_path`]'s
+/// naming) that a run killed before its final rename left behind. Best effort: errors are
+/// ignored. Call it before writing `target`, once the run owns that output.
+pub fn remove_stale_temps(target: &Path) {
+    let Some(name) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let prefix = format!(".{name}.");
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let pid = n.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp"));
+        if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,39 +15,54 @@
 //! [`run_loop`], generic over how a step's loss is made: the photo-denoising pipeline
 //! (`crate::denoise::train`) runs on it too.
 
-use std::{collections::BTreeMap, fmt::Display, path::PathBuf, time::Instant};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use kspace::{mask::MaskParams, rng::MaskRng, C32};
 use models::{
-    load_checkpoint, save_checkpoint, Adam, AdamConfig, DType, Device, Loss, ModelMeta, Module, NetConfig,
-    Network, Normalisation, RampDown, Schedule, Tensor, UNetConfig, VarMap,
+    DType, Device, Loss, ModelMeta, Module, NetConfig, Network, Normalisation, RampDown, Schedule, Tensor,
+    UNetConfig,
 };
 use ndarray::{Array2, Array3, Axis};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub use super::log::{fmt_row, log_path, old_rows, LogRow, HEADER};
+pub use super::run::{run_loop, LoopConfig, LoopReport, RunControl};
 use super::{
     corruption::{Corruption, Mode, MriUndersampling, Pair, Targets},
     dataset::{epoch_permutation, SliceDataset},
     dc::DftDc,
+    settings::{
+        check_common, check_range, config_json, COILS, MAX_PHASE, MAX_SHIFT, MRI_TASK, VAL_SIZE,
+    },
 };
 use crate::{metrics::psnr_n2n, progress::Progress, ReconError, Result};
 
-/// Everything `recon train` needs. [`TrainConfig::new`] gives the paper's settings.
-#[derive(Clone, Debug)]
+/// Everything `recon train` needs. [`TrainConfig::new`] gives the paper's settings. Stored
+/// in checkpoints (serde, without the run control) and compared on resume
+/// ([`super::settings::check_resume`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Training volumes (NIfTI).
     pub data: Vec<PathBuf>,
     /// Validation volumes (NIfTI); empty: no validation.
     pub val: Vec<PathBuf>,
-    /// Output, validation / checkpoint cadence, stop, resume and export.
+    /// Output, validation / checkpoint cadence, stop, resume and export: not stored, may
+    /// change on resume.
+    #[serde(skip)]
     pub run: RunControl,
     /// Mask family name (`kspace::mask::from_name`), "n2n" in the paper.
     pub mask: String,
     /// Mask settings (non-empty); each training pair draws one uniformly (fastMRI's
     /// `accelerations = [4, 8]`, `center_fractions = [0.08, 0.04]` style).
+    #[serde(with = "super::settings::mask_params")]
     pub params: Vec<MaskParams>,
-    /// Magnitude (1 channel, the paper's) or complex (2 channels, with phase and coils).
+    /// Magnitude (1 channel, the paper's) or complex (2 channels, with phase and coils);
+    /// stored flat: `"mode": "complex", "coils": 4, "max_phase": 1.5`.
+    #[serde(flatten)]
     pub mode: Mode,
     /// Density-compensate the network input (the paper), or feed the plain zero-filled image.
     pub compensate_input: bool,
@@ -68,36 +83,6 @@ pub struct TrainConfig {
     pub max_train_slices: Option<usize>,
     /// Shift augmentation: circular shift up to ± this many pixels per axis (64 in the paper).
     pub max_shift: usize,
-}
-
-/// Where a training run writes and when it validates, checkpoints, stops and exports: the
-/// part of the configuration [`run_loop`] reads, shared by `recon train` and
-/// `recon denoise train`.
-#[derive(Clone, Debug)]
-pub struct RunControl {
-    /// Checkpoint / model path (`.safetensors`); the CSV log ([`log_path`]) and plot go
-    /// beside it.
-    pub out: PathBuf,
-    /// Validate (and log a CSV row) every this many steps, and at the end. 0: only at the end.
-    pub val_every: u64,
-    /// Save a checkpoint every this many steps, and at the end. 0: only at the end.
-    pub checkpoint_every: u64,
-    /// Continue from the checkpoint at `out` (its seed must match). Exact only with the
-    /// same steps, batch, data and corruption settings: the schedule and data stream depend
-    /// on them.
-    pub resume: bool,
-    /// Stop (validating and saving a checkpoint) after this step although the schedule runs
-    /// to its end: for time-limited jobs, continued later with `resume`.
-    pub stop_after: Option<u64>,
-    /// Also write the final weights alone, in f16, here (a small model to ship).
-    pub export: Option<PathBuf>,
-}
-
-impl RunControl {
-    /// A fresh run writing to `out` with these cadences; no stop, resume or export.
-    pub fn new(out: PathBuf, val_every: u64, checkpoint_every: u64) -> Self {
-        Self { out, val_every, checkpoint_every, resume: false, stop_after: None, export: None }
-    }
 }
 
 impl TrainConfig {
@@ -126,40 +111,43 @@ impl TrainConfig {
         }
     }
 
-    /// The JSON stored in `ModelMeta.config`: what inference must know (mode, mask, crop,
-    /// normalisation) plus the training settings.
+    /// The JSON stored in `ModelMeta.config`: this config (what inference must know: mode,
+    /// mask, crop; and the training settings, all a resume compares) plus the task, the
+    /// channels and the normalisation.
     pub fn to_json(&self) -> String {
-        let params: Vec<_> = self
-            .params
-            .iter()
-            .map(|p| {
-                json!({"acceleration": p.acceleration, "center_fraction": p.center_fraction,
-                       "p_edge": p.p_edge, "calib": p.calib, "offset": p.offset, "sigma": p.sigma})
-            })
-            .collect();
-        let (mode, coils, max_phase) = match self.mode {
-            Mode::Magnitude => ("magnitude", 1, 0.0),
-            Mode::Complex { coils, max_phase } => ("complex", coils, max_phase),
+        let normalisation = match self.mode {
+            Mode::Magnitude => "slice / max(zero-filled input), then - 0.5 (background -0.5)",
+            Mode::Complex { .. } => "complex image / max |zero-filled input|",
         };
-        json!({
-            "mode": mode, "channels": self.mode.channels(), "coils": coils, "max_phase": max_phase,
-            "mask": self.mask,
-            "params": params, "compensate_input": self.compensate_input,
-            "targets": self.targets, "loss": self.loss, "crop": self.crop,
-            "normalisation": match self.mode {
-                Mode::Magnitude => "slice / max(zero-filled input), then - 0.5 (background -0.5)",
-                Mode::Complex { .. } => "complex image / max |zero-filled input|",
-            },
-            "steps": self.steps, "batch": self.batch, "width": self.width, "lr_max": self.lr_max,
-            "seed": self.seed, "max_shift": self.max_shift,
-            "data": self.data, "val": self.val,
-        })
-        .to_string()
+        let extra = json!({"task": MRI_TASK, "channels": self.mode.channels(), "normalisation": normalisation});
+        config_json(self, extra)
+    }
+
+    /// Checks every numeric setting against the bounds of [`super::settings`] (`Invalid`
+    /// naming the option): the CLI checks the same bounds when parsing.
+    pub fn validate(&self) -> Result<()> {
+        check_common(self.steps, self.batch, self.crop, self.width, self.lr_max)?;
+        check_range("max-shift", self.max_shift as u64, MAX_SHIFT)?;
+        check_range("val-slices", self.val_slices as u64, VAL_SIZE)?;
+        if let Some(n) = self.max_train_slices {
+            check_range("max-train-slices", n as u64, 1..=u64::MAX)?;
+        }
+        if let Mode::Complex { coils, max_phase } = self.mode {
+            check_range("coils", coils as u64, COILS)?;
+            if !MAX_PHASE.contains(&(max_phase as f64)) {
+                return Err(ReconError::Invalid(format!(
+                    "--max-phase {max_phase}: must be in {}..={}",
+                    MAX_PHASE.start(),
+                    MAX_PHASE.end()
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
 /// What [`train`] did.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct TrainReport {
     pub steps: u64,
     /// Step the run started from (0, or the checkpoint's step on resume).
@@ -174,10 +162,6 @@ pub struct TrainReport {
     pub log: PathBuf,
     /// The training-curve PNG next to the checkpoint, if it could be written.
     pub plot: Option<PathBuf>,
-}
-
-fn err(what: &str) -> impl Fn(&dyn Display) -> ReconError + '_ {
-    move |e| ReconError::Invalid(format!("{what}: {e}"))
 }
 
 fn cerr(e: candle_core::Error) -> ReconError {
@@ -362,11 +346,11 @@ pub fn validate(
 /// documentation. Writes the checkpoint to `cfg.out` (every `checkpoint_every` steps and at
 /// the end, with the Adam state) and the CSV log to [`log_path`].
 pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> {
-    if cfg.batch == 0 || cfg.steps == 0 {
-        return Err(ReconError::Invalid("batch and steps must be > 0".into()));
-    }
+    cfg.validate()?;
     let loss_fn = Loss::by_name(&cfg.loss)
         .ok_or_else(|| ReconError::Invalid(format!("unknown loss '{}'", cfg.loss)))?;
+    let inputs: Vec<&Path> = cfg.data.iter().chain(&cfg.val).map(PathBuf::as_path).collect();
+    cfg.run.prepare(&inputs, cfg, cfg.steps)?;
     let device = models::best_device();
     let corruption = corruption(cfg, cfg.targets, cfg.max_shift)?;
     let train_ds = SliceDataset::load(&cfg.data, cfg.crop, cfg.max_train_slices)?;
@@ -397,6 +381,7 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
         seed: cfg.seed,
         steps: cfg.steps,
         schedule: schedule(cfg.steps, cfg.lr_max),
+        input_label: "zero-filled input",
     };
     let step_loss = |net: &Network, step: u64| -> Result<Tensor> {
         let pairs = make_batch(&train_ds, &corruption, cfg.seed, step, cfg.batch)?;
@@ -426,142 +411,3 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
     })
 }
 
-/// What the generic loop ([`run_loop`]) needs besides the data: where to write, the
-/// schedule, and when to validate, checkpoint, stop and export.
-#[derive(Clone, Debug)]
-pub struct LoopConfig<'a> {
-    /// Output, cadences, stop, resume and export.
-    pub run: &'a RunControl,
-    /// Seed of the weight initialisation; a checkpoint resumes only with the same seed.
-    pub seed: u64,
-    /// Steps of the schedule.
-    pub steps: u64,
-    pub schedule: Schedule,
-}
-
-/// What [`run_loop`] did.
-#[derive(Clone, Debug)]
-pub struct LoopReport {
-    pub start: u64,
-    pub end: u64,
-    pub final_loss: f64,
-    /// Last validation (network, input) PSNR, if validated.
-    pub val: Option<(f64, f64)>,
-    pub rows: Vec<LogRow>,
-    pub log: PathBuf,
-    pub plot: Option<PathBuf>,
-}
-
-/// The training loop shared by the MRI ([`train`]) and the photo-denoising pipelines
-/// (`crate::denoise::train`), generic over where pairs come from: `step_loss(net, t)` builds
-/// step `t`'s batch (a pure function of the seed and `t`) and returns the loss to minimise;
-/// `val(net)` gives the validation (network, input) PSNR or `None`. Builds the network of
-/// `meta.arch` (seeded He init) or resumes it with its Adam state from `lc.out` (same
-/// architecture, same `seed` and same `"task"` in the config JSON required), runs Adam
-/// (β2 0.99, ε 1e-8) with `lc.schedule`, logs a CSV row (mean loss since the previous row,
-/// lr, validation PSNRs, seconds) every `val_every` steps and at the end, saves checkpoints
-/// (weights, Adam state, `meta` with the step) every `checkpoint_every` steps and at the
-/// end, then the optional f16 export and the plot.
-pub fn run_loop(
-    lc: &LoopConfig,
-    meta: &ModelMeta,
-    mut step_loss: impl FnMut(&Network, u64) -> Result<Tensor>,
-    val: impl Fn(&Network) -> Result<Option<(f64, f64)>>,
-    progress: &dyn Progress,
-) -> Result<LoopReport> {
-    let device = models::best_device();
-    let arch = &meta.arch;
-    let (varmap, net, mut adam, start) = if lc.run.resume {
-        let ck = load_checkpoint(&lc.run.out, &device).map_err(|e| err("resume")(&e))?;
-        if &ck.meta.arch != arch {
-            return Err(ReconError::format(&lc.run.out, "checkpoint architecture differs from the config"));
-        }
-        let old: serde_json::Value = serde_json::from_str(&ck.meta.config).unwrap_or_default();
-        if old["seed"].as_u64() != Some(lc.seed) {
-            return Err(ReconError::format(
-                &lc.run.out,
-                format!("checkpoint seed {} ≠ {}", old["seed"], lc.seed),
-            ));
-        }
-        let new: serde_json::Value = serde_json::from_str(&meta.config).unwrap_or_default();
-        if old["task"] != new["task"] {
-            return Err(ReconError::format(
-                &lc.run.out,
-                format!("checkpoint is for task {}, not {}", old["task"], new["task"]),
-            ));
-        }
-        let mut adam = Adam::new(&ck.varmap, AdamConfig::default()).map_err(cerr)?;
-        let st = ck
-            .optimiser
-            .ok_or_else(|| ReconError::format(&lc.run.out, "checkpoint has no optimiser state"))?;
-        adam.set_state(&st).map_err(cerr)?;
-        (ck.varmap, ck.net, adam, ck.meta.step)
-    } else {
-        let varmap = VarMap::new();
-        let net = Network::init(arch, &varmap, lc.seed, DType::F32, &device).map_err(|e| err("init")(&e))?;
-        let adam = Adam::new(&varmap, AdamConfig::default()).map_err(cerr)?;
-        (varmap, net, adam, 0)
-    };
-    let sched = &lc.schedule;
-    let log = log_path(&lc.run.out);
-    let kept = if lc.run.resume { old_rows(&log, start) } else { Vec::new() };
-    let t_offset = kept.last().and_then(|l| l.rsplit(',').next()?.parse::<f64>().ok()).unwrap_or(0.0);
-    let mut csv_text = format!("{HEADER}\n");
-    for l in &kept {
-        csv_text += &format!("{l}\n");
-    }
-    let write_log = |text: &str| std::fs::write(&log, text).map_err(|e| ReconError::io(&log, e));
-    write_log(&csv_text)?;
-
-    let save = |step: u64, adam: &Adam| -> Result<()> {
-        let mut m = meta.clone();
-        m.step = step;
-        save_checkpoint(&lc.run.out, &varmap, &m, Some(&adam.state())).map_err(|e| err("checkpoint")(&e))
-    };
-    let end = lc.run.stop_after.map_or(lc.steps, |s| s.min(lc.steps));
-    progress.start("steps", end.saturating_sub(start));
-    let t0 = Instant::now();
-    let (mut acc, mut acc_n, mut last_loss) = (0.0, 0u64, f64::NAN);
-    let mut rows = Vec::new();
-    let mut last_val = None;
-    for step in start..end {
-        let loss = step_loss(&net, step)?;
-        let p = sched.at(step);
-        adam.backward_step(&loss, p).map_err(cerr)?;
-        last_loss = loss.to_dtype(DType::F64).and_then(|l| l.to_scalar::<f64>()).map_err(cerr)?;
-        acc += last_loss;
-        acc_n += 1;
-        let done = step + 1;
-        progress.inc(1);
-        let last = done == end;
-        if last || (lc.run.val_every > 0 && done % lc.run.val_every == 0) {
-            last_val = val(&net)?;
-            let row = LogRow {
-                step: done,
-                loss: acc / acc_n as f64,
-                lr: p.lr,
-                val_psnr: last_val.map(|v| v.0),
-                val_psnr_input: last_val.map(|v| v.1),
-                seconds: t_offset + t0.elapsed().as_secs_f64(),
-            };
-            csv_text += &format!("{}\n", fmt_row(&row));
-            write_log(&csv_text)?;
-            let v =
-                last_val.map(|(a, b)| format!(", val PSNR {a:.2} dB (input {b:.2} dB)")).unwrap_or_default();
-            progress.message(&format!("step {done}: loss {:.4e}, lr {:.2e}{v}", row.loss, p.lr));
-            rows.push(row);
-            (acc, acc_n) = (0.0, 0);
-        }
-        if last || (lc.run.checkpoint_every > 0 && done % lc.run.checkpoint_every == 0) {
-            save(done, &adam)?;
-        }
-    }
-    progress.finish();
-    if let Some(path) = lc.run.export.as_deref() {
-        let mut m = meta.clone();
-        m.step = end;
-        models::export_model(path, &varmap, &m, DType::F16).map_err(|e| err("export")(&e))?;
-    }
-    let plot = super::plot::after_training(&lc.run.out, &log, &rows, progress);
-    Ok(LoopReport { start, end, final_loss: last_loss, val: last_val, rows, log, plot })
-}

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// One CSV row: mean training loss since the previous row, lr, validation PSNRs (dB).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct LogRow {
     pub step: u64,
     pub loss: f64,

@@ -2,12 +2,14 @@
 //!
 //! Two panels side by side: left, the training loss against the step on a log10 axis
 //! (blue); right, the validation PSNR in dB against the step for the network (solid orange)
-//! and for the zero-filled input (dashed green). Ticks sit at 1-2-5 values and are labelled
-//! with an embedded 5×7 bitmap font (digits, `.`, `-`, `d`, `B` only); the legend is a pair
-//! of colour swatches with line samples above the right panel. Missing and non-finite values
-//! are skipped; a single row or a constant series gets a padded range.
+//! and for the network's input (dashed green: "zero-filled input" for MRI, "noisy input"
+//! for photos). Ticks sit at 1-2-5 values; the axes are titled ("step", "loss",
+//! "PSNR (dB)") and each panel has a legend of line samples with their names. Missing and
+//! non-finite values are skipped; a single row or a constant series gets a padded range.
 //!
-//! Everything is rasterised here into a `(3, H, W)` image in `[0, 1]`, no plotting crate.
+//! Everything is rasterised by [`super::canvas`] into a `(3, H, W)` image in `[0, 1]`, text
+//! in the embedded 8×8 font ([`super::font`]): no plotting crate, no system font (plotters
+//! needs a system font library or a font file registered at run time to draw any text).
 
 use std::{
     panic::{catch_unwind, AssertUnwindSafe},
@@ -16,14 +18,16 @@ use std::{
 
 use ndarray::Array3;
 
-use super::log::LogRow;
+use super::{
+    canvas::{legend_width, text_width, Canvas, Rgb, TEXT},
+    log::LogRow,
+};
 use crate::{progress::Progress, ReconError, Result};
 
 /// Default plot size.
 pub const WIDTH: usize = 900;
 pub const HEIGHT: usize = 360;
 
-type Rgb = [f32; 3];
 /// Training loss.
 pub const LOSS_COLOUR: Rgb = [0.12, 0.40, 0.75];
 /// Validation PSNR of the network.
@@ -32,17 +36,19 @@ pub const NET_COLOUR: Rgb = [0.90, 0.40, 0.05];
 pub const INPUT_COLOUR: Rgb = [0.20, 0.60, 0.30];
 const AXIS: Rgb = [0.15, 0.15, 0.15];
 const GRID: Rgb = [0.88, 0.88, 0.88];
-const TEXT: Rgb = [0.10, 0.10, 0.10];
+/// Dash pattern (on, off pixels) of the input's PSNR line.
+const DASH: Option<(f64, f64)> = Some((7.0, 5.0));
 
 /// The plot path next to the model `out`.
 pub fn plot_path(out: &Path) -> PathBuf {
     out.with_extension("png")
 }
 
-/// Renders `rows` into a `(3, height, width)` RGB image in `[0, 1]`. Never panics on odd data
-/// (empty, NaN, infinite, constant); a size too small for the layout gives a blank image.
-pub fn render(rows: &[LogRow], width: usize, height: usize) -> Array3<f32> {
-    let mut c = Canvas { img: Array3::ones((3, height, width)), w: width, h: height };
+/// Renders `rows` into a `(3, height, width)` RGB image in `[0, 1]`; `input_label` names the
+/// dashed input PSNR line in the legend. Never panics on odd data (empty, NaN, infinite,
+/// constant); a size too small for the layout gives a blank image.
+pub fn render(rows: &[LogRow], width: usize, height: usize, input_label: &str) -> Array3<f32> {
+    let mut c = Canvas::new(width, height);
     let Some([left, right]) = layout(width, height) else {
         return c.img;
     };
@@ -72,25 +78,37 @@ pub fn render(rows: &[LogRow], width: usize, height: usize) -> Array3<f32> {
     let y_psnr = padded_range(&all, 1.0, true);
     let y_ticks = if all.is_empty() { Vec::new() } else { linear_ticks(y_psnr.0, y_psnr.1, 5.0, false) };
     draw_panel(&mut c, right, x_axis, y_psnr, &y_ticks);
-    c.text(right.x0 as i64 - 14, right.y0 as i64 - 12, "dB", TEXT);
     let series = [
-        Series { points: input, colour: INPUT_COLOUR, dash: Some((7.0, 5.0)) },
+        Series { points: input, colour: INPUT_COLOUR, dash: DASH },
         Series { points: net, colour: NET_COLOUR, dash: None },
     ];
     draw_series(&mut c, right, x_axis, y_psnr, &series);
 
-    // Legend: swatch + line sample per series, above each panel on the right.
-    let ly = left.y0 as i64 - 14;
-    c.legend(left.x1 as i64 - 40, ly, LOSS_COLOUR, None);
-    c.legend(right.x1 as i64 - 90, ly, NET_COLOUR, None);
-    c.legend(right.x1 as i64 - 40, ly, INPUT_COLOUR, Some((7.0, 5.0)));
+    // Axis titles: y above the axis, x centred under the tick labels.
+    let title_y = left.y0 as i64 - TITLE_ABOVE;
+    for (r, y_title) in [(left, "loss"), (right, "PSNR (dB)")] {
+        c.text(r.x0 as i64 - 4, title_y, y_title, TEXT);
+        c.text((r.x0 + r.x1) as i64 / 2 - text_width("step") / 2, r.y1 as i64 + STEP_BELOW, "step", TEXT);
+    }
+    // Legends, right-aligned above each panel.
+    let mut x = left.x1 as i64 - legend_width("training loss");
+    c.legend(x, title_y, LOSS_COLOUR, None, "training loss");
+    x = right.x1 as i64 - legend_width(input_label);
+    c.legend(x, title_y, INPUT_COLOUR, DASH, input_label);
+    x -= legend_width("network") + 12;
+    c.legend(x, title_y, NET_COLOUR, None, "network");
     c.img
 }
 
+/// Pixels from a panel's top to its y-axis title and legend row.
+const TITLE_ABOVE: i64 = 16;
+/// Pixels from a panel's bottom to its x-axis title ("step").
+const STEP_BELOW: i64 = 22;
+
 /// Renders `rows` at [`WIDTH`] × [`HEIGHT`] and writes the PNG to `path`. A panic while
 /// rendering is turned into an error.
-pub fn write_plot(path: &Path, rows: &[LogRow]) -> Result<()> {
-    let img = catch_unwind(AssertUnwindSafe(|| render(rows, WIDTH, HEIGHT)))
+pub fn write_plot(path: &Path, rows: &[LogRow], input_label: &str) -> Result<()> {
+    let img = catch_unwind(AssertUnwindSafe(|| render(rows, WIDTH, HEIGHT, input_label)))
         .map_err(|_| ReconError::Invalid("plot rendering panicked".into()))?;
     crate::io::png::write_png_rgb(path, &img)
 }
@@ -120,12 +138,19 @@ pub fn rows_from_csv(text: &str) -> Vec<LogRow> {
 
 /// End-of-training hook: plots the whole CSV log at `log` (so a resumed run shows its earlier
 /// rows too), or `rows` if the log can't be read, to [`plot_path`]`(out)`. Failures are only
-/// reported through `progress`; returns the path when written.
-pub fn after_training(out: &Path, log: &Path, rows: &[LogRow], progress: &dyn Progress) -> Option<PathBuf> {
+/// reported through `progress`; returns the path when written. `input_label` names the input's
+/// PSNR line ([`render`]).
+pub fn after_training(
+    out: &Path,
+    log: &Path,
+    rows: &[LogRow],
+    input_label: &str,
+    progress: &dyn Progress,
+) -> Option<PathBuf> {
     let path = plot_path(out);
     let from_log = std::fs::read_to_string(log).map(|t| rows_from_csv(&t)).unwrap_or_default();
     let rows = if from_log.len() >= rows.len() { &from_log[..] } else { rows };
-    match write_plot(&path, rows) {
+    match write_plot(&path, rows, input_label) {
         Ok(()) => Some(path),
         Err(e) => {
             progress.message(&format!("training plot not written: {e}"));
@@ -154,7 +179,7 @@ impl Rect {
 
 /// The two plot areas (left: loss, right: PSNR), or `None` when the image is too small.
 pub(crate) fn layout(width: usize, height: usize) -> Option<[Rect; 2]> {
-    let (ml, mr, mt, mb) = (52, 14, 30, 26);
+    let (ml, mr, mt, mb) = (62, 14, 30, 34);
     let half = width / 2;
     if half < ml + mr + 10 || height < mt + mb + 10 {
         return None;
@@ -289,7 +314,7 @@ fn draw_panel(c: &mut Canvas, r: Rect, x_axis: (f64, f64), y_axis: (f64, f64), y
     for (v, s) in y_ticks {
         let y = r.py(y_axis, *v).round() as i64;
         c.hline(x0 - 4, x0, y, AXIS);
-        c.text(x0 - 7 - text_width(s), y - 3, s, TEXT);
+        c.text(x0 - 7 - text_width(s), y - 4, s, TEXT);
     }
 }
 
@@ -303,143 +328,6 @@ fn draw_series(c: &mut Canvas, r: Rect, x_axis: (f64, f64), y_axis: (f64, f64), 
             for &p in &pts {
                 c.stroke(&[p], clip, s.colour, 2.2, None);
             }
-        }
-    }
-}
-
-/// 5×7 glyphs, one byte per row, bit 4 leftmost.
-fn glyph(ch: char) -> Option<[u8; 7]> {
-    Some(match ch {
-        '0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
-        '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
-        '3' => [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
-        '4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
-        '5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
-        '6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
-        '7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
-        '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
-        '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
-        '.' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C],
-        '-' => [0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00],
-        'd' => [0x01, 0x01, 0x0D, 0x13, 0x11, 0x11, 0x0F],
-        'B' => [0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E],
-        _ => return None,
-    })
-}
-
-fn text_width(s: &str) -> i64 {
-    (s.chars().count() as i64 * 6 - 1).max(0)
-}
-
-struct Canvas {
-    img: Array3<f32>,
-    w: usize,
-    h: usize,
-}
-
-impl Canvas {
-    fn blend(&mut self, x: i64, y: i64, c: Rgb, a: f32) {
-        if x < 0 || y < 0 || x >= self.w as i64 || y >= self.h as i64 || a <= 0.0 {
-            return;
-        }
-        let (x, y) = (x as usize, y as usize);
-        for (k, &ck) in c.iter().enumerate() {
-            let p = &mut self.img[[k, y, x]];
-            *p = *p * (1.0 - a) + ck * a;
-        }
-    }
-
-    fn hline(&mut self, x0: i64, x1: i64, y: i64, c: Rgb) {
-        for x in x0..=x1 {
-            self.blend(x, y, c, 1.0);
-        }
-    }
-
-    fn vline(&mut self, x: i64, y0: i64, y1: i64, c: Rgb) {
-        for y in y0..=y1 {
-            self.blend(x, y, c, 1.0);
-        }
-    }
-
-    /// Text with its top-left corner at `(x, y)`; characters without a glyph leave a gap.
-    fn text(&mut self, x: i64, y: i64, s: &str, c: Rgb) {
-        for (i, ch) in s.chars().enumerate() {
-            let Some(g) = glyph(ch) else { continue };
-            for (row, bits) in g.iter().enumerate() {
-                for col in 0..5 {
-                    if bits & (0x10 >> col) != 0 {
-                        self.blend(x + i as i64 * 6 + col, y + row as i64, c, 1.0);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A filled swatch and a short line sample starting at `(x, y)` (top-left).
-    fn legend(&mut self, x: i64, y: i64, c: Rgb, dash: Option<(f64, f64)>) {
-        for dy in 0..8 {
-            for dx in 0..8 {
-                self.blend(x + dx, y + dy, c, 1.0);
-            }
-        }
-        let yc = (y + 4) as f64 - 0.5;
-        let (a, b) = ((x + 11) as f64, (x + 32) as f64);
-        self.stroke(&[(a, yc), (b, yc)], (x + 10, y - 2, x + 33, y + 10), c, 1.0, dash);
-    }
-
-    /// Anti-aliased polyline through `pts` (pixel centres at integer coordinates) of half
-    /// width `hw`, clipped to `(x0, y0, x1, y1)` inclusive; `dash = (on, off)` in pixels of
-    /// arc length. A single point draws a disc.
-    fn stroke(
-        &mut self,
-        pts: &[(f64, f64)],
-        clip: (i64, i64, i64, i64),
-        c: Rgb,
-        hw: f64,
-        dash: Option<(f64, f64)>,
-    ) {
-        let (cx0, cy0, cx1, cy1) = clip;
-        if pts.is_empty() || cx1 < cx0 || cy1 < cy0 {
-            return;
-        }
-        let (cw, ch) = ((cx1 - cx0 + 1) as usize, (cy1 - cy0 + 1) as usize);
-        let mut cov = vec![0f32; cw * ch];
-        let segs: Vec<((f64, f64), (f64, f64))> = if pts.len() == 1 {
-            vec![(pts[0], pts[0])]
-        } else {
-            pts.windows(2).map(|w| (w[0], w[1])).collect()
-        };
-        let reach = hw + 1.0;
-        let mut arc = 0.0;
-        for (p, q) in segs {
-            let (dx, dy) = (q.0 - p.0, q.1 - p.1);
-            let len2 = dx * dx + dy * dy;
-            let len = len2.sqrt();
-            let bx0 = ((p.0.min(q.0) - reach).floor() as i64).max(cx0);
-            let bx1 = ((p.0.max(q.0) + reach).ceil() as i64).min(cx1);
-            let by0 = ((p.1.min(q.1) - reach).floor() as i64).max(cy0);
-            let by1 = ((p.1.max(q.1) + reach).ceil() as i64).min(cy1);
-            for y in by0..=by1 {
-                for x in bx0..=bx1 {
-                    let (ux, uy) = (x as f64 - p.0, y as f64 - p.1);
-                    let t = if len2 > 0.0 { ((ux * dx + uy * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
-                    let (ex, ey) = (ux - t * dx, uy - t * dy);
-                    let d = (ex * ex + ey * ey).sqrt();
-                    let mut a = (hw + 0.5 - d).clamp(0.0, 1.0);
-                    if let Some((on, off)) = dash {
-                        if (arc + t * len).rem_euclid(on + off) > on {
-                            a = 0.0;
-                        }
-                    }
-                    let i = (y - cy0) as usize * cw + (x - cx0) as usize;
-                    cov[i] = cov[i].max(a as f32);
-                }
-            }
-            arc += len;
-        }
-        for (i, &a) in cov.iter().enumerate() {
-            self.blend(cx0 + (i % cw) as i64, cy0 + (i / cw) as i64, c, a);
         }
     }
 }
@@ -460,7 +348,7 @@ mod tests {
     fn requested_size() {
         let rows: Vec<LogRow> = (1..=5).map(|s| row(s, 1.0 / s as f64, Some(30.0), Some(25.0))).collect();
         for (w, h) in [(900, 360), (640, 240), (10, 5), (0, 0)] {
-            let img = render(&rows, w, h);
+            let img = render(&rows, w, h, "input");
             assert_eq!(img.dim(), (3, h, w));
             assert!(img.iter().all(|v| (0.0..=1.0).contains(v)));
         }
@@ -469,7 +357,7 @@ mod tests {
     #[test]
     fn constant_loss_is_a_horizontal_line_in_the_middle() {
         let rows: Vec<LogRow> = (1..=50).map(|s| row(s * 10, 0.1, None, None)).collect();
-        let img = render(&rows, WIDTH, HEIGHT);
+        let img = render(&rows, WIDTH, HEIGHT, "input");
         let [left, right] = layout(WIDTH, HEIGHT).unwrap();
         // log10(0.1) = −1 padded to [−1.5, −0.5]: the line sits half way down the panel.
         let yc = (left.y0 + left.y1) as f64 / 2.0;
@@ -489,7 +377,7 @@ mod tests {
     #[test]
     fn psnr_lines_are_drawn() {
         let rows: Vec<LogRow> = (1..=40).map(|s| row(s, 0.01, Some(30.0), Some(20.0))).collect();
-        let img = render(&rows, WIDTH, HEIGHT);
+        let img = render(&rows, WIDTH, HEIGHT, "input");
         let [_, r] = layout(WIDTH, HEIGHT).unwrap();
         let axis = padded_range(&[20.0, 30.0], 1.0, true);
         let (yn, yi) = (r.py(axis, 30.0).round() as usize, r.py(axis, 20.0).round() as usize);
@@ -504,6 +392,34 @@ mod tests {
     }
 
     #[test]
+    fn axes_and_legend_are_labelled() {
+        let rows: Vec<LogRow> = (1..=10).map(|s| row(s, 1.0 / s as f64, Some(30.0), Some(20.0))).collect();
+        let img = render(&rows, WIDTH, HEIGHT, "zero-filled input");
+        let [left, right] = layout(WIDTH, HEIGHT).unwrap();
+        let dark = |x0: usize, x1: usize, y0: usize, y1: usize| {
+            let mut n = 0;
+            for y in y0..y1.min(HEIGHT) {
+                for x in x0..x1.min(WIDTH) {
+                    n += usize::from((0..3).all(|k| img[[k, y, x]] < 0.3));
+                }
+            }
+            n
+        };
+        for r in [left, right] {
+            // "step", centred under the tick labels.
+            let xc = (r.x0 + r.x1) / 2;
+            assert!(dark(xc - 20, xc + 20, r.y1 + 18, r.y1 + 32) > 20, "no x-axis title");
+        }
+        // "loss" and "PSNR (dB)" above the y axes.
+        assert!(dark(left.x0 - 4, left.x0 + 30, 0, left.y0 - 1) > 20, "no loss title");
+        assert!(dark(right.x0 - 4, right.x0 + 70, 0, right.y0 - 1) > 40, "no PSNR title");
+        // Legend names, right of their line samples.
+        assert!(dark(right.x1 - 140, right.x1, 0, right.y0 - 1) > 60, "no legend text");
+        assert!(dark(left.x1 - 100, left.x1, 0, left.y0 - 1) > 40, "no loss legend text");
+        assert_ne!(img, render(&rows, WIDTH, HEIGHT, "noisy input"), "legend ignores the input's name");
+    }
+
+    #[test]
     fn odd_inputs_do_not_panic() {
         let nan = f64::NAN;
         let cases: Vec<Vec<LogRow>> = vec![
@@ -515,7 +431,7 @@ mod tests {
             (1..=5000).map(|s| row(s, (s as f64).sin().abs() + 1e-6, Some(s as f64), None)).collect(),
         ];
         for rows in cases {
-            let img = render(&rows, WIDTH, HEIGHT);
+            let img = render(&rows, WIDTH, HEIGHT, "input");
             assert_eq!(img.dim(), (3, HEIGHT, WIDTH));
             assert!(img.iter().all(|v| v.is_finite()));
         }
@@ -549,14 +465,14 @@ mod tests {
         let path = plot_path(&dir.join("model.safetensors"));
         let rows: Vec<LogRow> =
             (1..=10).map(|s| row(s, 1.0 / s as f64, Some(25.0 + s as f64), Some(24.0))).collect();
-        write_plot(&path, &rows).unwrap();
+        write_plot(&path, &rows, "input").unwrap();
         let img = crate::io::png::read_png(&path).unwrap();
         assert_eq!(img.channels(), 3);
         assert_eq!(img.size(), (HEIGHT, WIDTH));
         // Failing to write (a directory in the way) is an error, not a panic.
         let blocked = dir.join("blocked.png");
         std::fs::create_dir_all(&blocked).unwrap();
-        assert!(write_plot(&blocked, &rows).is_err());
+        assert!(write_plot(&blocked, &rows, "input").is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
