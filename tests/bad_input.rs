@@ -59,7 +59,10 @@ fn check_case(case: &Case, scratch: &Path) {
     let out = out_dir.join("out.h5");
     let input = case.input.to_str().unwrap();
     check_run(case, &["--input", input, "-o", out.to_str().unwrap(), "--no-model"], &out_dir, Some(&out));
-    check_run(case, &["info", input], &out_dir, None);
+    // `info` describes what a file declares without reading its bulk data: a file that
+    // declares a huge slice may be described; it must still never crash, hang or allocate it.
+    let info = Case { expect: Expect::ErrorOrOk, name: case.name.clone(), input: case.input.clone(), why: case.why.clone() };
+    check_run(&info, &["info", input], &out_dir, None);
 }
 
 #[test]
@@ -93,7 +96,7 @@ fn generated_bombs_special_files_and_huge_images_are_refused() {
 #[test]
 fn mutated_fixtures_never_crash() {
     let scratch = tempfile::tempdir().unwrap();
-    for case in mutated_cases(&root(), scratch.path(), 6) {
+    for case in mutated_cases(&root(), scratch.path(), 12) {
         check_case(&case, scratch.path());
     }
 }

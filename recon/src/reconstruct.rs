@@ -359,8 +359,9 @@ fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskRep
     if mask.count() == 0 {
         let (h, w) = mask.shape();
         return Err(ReconError::Invalid(format!(
-            "mask {} keeps 0 of {h}×{w} samples (achieved sample count 0): nothing to reconstruct; \
-             lower --acceleration or raise --center-fraction",
+            "{}: mask {} keeps 0 of its {h}×{w} samples (achieved sample count 0): nothing to \
+             reconstruct; lower --acceleration or raise --center-fraction",
+            scan.path.display(),
             report.name
         )));
     }
