@@ -49,8 +49,22 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 /// Tiny denoiser training on `photos` into `out`, plus `extra` options.
 fn denoise_train(photos: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut a = vec![
-        "denoise", "train", "--data", s(photos), "--steps", "4", "--batch", "1", "--crop", "32", "--width", "4",
-        "--val-every", "2", "--out", s(out),
+        "denoise",
+        "train",
+        "--data",
+        s(photos),
+        "--steps",
+        "4",
+        "--batch",
+        "1",
+        "--crop",
+        "32",
+        "--width",
+        "4",
+        "--val-every",
+        "2",
+        "--out",
+        s(out),
     ];
     a.extend_from_slice(extra);
     recon(&a)
@@ -141,12 +155,27 @@ fn denoise_training_never_replaces_photos_or_existing_files() {
     // Onto a photo given as a file, through the plot next to the model.
     let camera = photo_dir.join("skimage_camera.png");
     let r = recon(&[
-        "denoise", "train", "--data", s(&camera), "--steps", "1", "--crop", "32", "--out",
+        "denoise",
+        "train",
+        "--data",
+        s(&camera),
+        "--steps",
+        "1",
+        "--crop",
+        "32",
+        "--out",
         s(&photo_dir.join("skimage_camera.safetensors")),
     ]);
     assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
     // --pairs folders are inputs too.
-    let r = recon(&["denoise", "train", "--pairs", s(&photo_dir), "--out", s(&photo_dir.join("p/m.safetensors"))]);
+    let r = recon(&[
+        "denoise",
+        "train",
+        "--pairs",
+        s(&photo_dir),
+        "--out",
+        s(&photo_dir.join("p/m.safetensors")),
+    ]);
     assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
     assert_eq!(snapshot(&photo_dir), before, "the photo folder changed");
 
@@ -188,8 +217,22 @@ fn train_and_denoise_train_report_json() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mri.safetensors");
     let r = recon(&[
-        "train", "--data", s(&data("colin27_t1_1mm.nii.gz")), "--steps", "2", "--batch", "1", "--crop", "32",
-        "--width", "4", "--max-train-slices", "4", "--out", s(&out), "--json",
+        "train",
+        "--data",
+        s(&data("colin27_t1_1mm.nii.gz")),
+        "--steps",
+        "2",
+        "--batch",
+        "1",
+        "--crop",
+        "32",
+        "--width",
+        "4",
+        "--max-train-slices",
+        "4",
+        "--out",
+        s(&out),
+        "--json",
     ]);
     assert!(r.status.success(), "{}", stderr(&r));
     let text = String::from_utf8(r.stdout.clone()).unwrap();
