@@ -38,8 +38,12 @@ impl Lines {
     fn line(&mut self) {
         let secs = self.t0.elapsed().as_secs_f64();
         let rate = if secs > 0.0 { self.done as f64 / secs } else { 0.0 };
-        let eta = if rate > 0.0 { format!("{:.0} s", (self.total - self.done.min(self.total)) as f64 / rate) } else { "?".into() };
-        let pct = if self.total > 0 { 100 * self.done / self.total } else { 100 };
+        let eta = if rate > 0.0 {
+            format!("{:.0} s", (self.total - self.done.min(self.total)) as f64 / rate)
+        } else {
+            "?".into()
+        };
+        let pct = (100 * self.done).checked_div(self.total).unwrap_or(100);
         let status = if self.status.is_empty() { String::new() } else { format!(", {}", self.status) };
         eprintln!("{} {}/{} ({pct}%), {rate:.2}/s, ETA {eta}{status}", self.label, self.done, self.total);
         self.last = Instant::now();

@@ -269,7 +269,17 @@ fn train_checkpoints_resumes_exactly_and_trains_on_real_pairs() {
     // A file without its pair is named in the error.
     std::fs::copy(photos.join("a_chelsea.png"), pairs.join("a").join("lonely.png")).unwrap();
     let bad = recon(&[
-        "denoise", "train", "--pairs", s(&pairs), "--steps", "1", "--crop", "32", "--out", s(&pm), "--force",
+        "denoise",
+        "train",
+        "--pairs",
+        s(&pairs),
+        "--steps",
+        "1",
+        "--crop",
+        "32",
+        "--out",
+        s(&pm),
+        "--force",
     ]);
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);

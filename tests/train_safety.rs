@@ -48,10 +48,8 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// Tiny denoiser training on `photos` into `out`, plus `extra` options.
 fn denoise_train(photos: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut a = vec![
-        "denoise", "train", "--data", s(photos), "--steps", "4", "--batch", "1", "--crop", "32", "--width", "4",
-        "--val-every", "2", "--out", s(out),
-    ];
+    let mut a = vec!["denoise", "train", "--data", s(photos), "--out", s(out)];
+    a.extend("--steps 4 --batch 1 --crop 32 --width 4 --val-every 2".split(' '));
     a.extend_from_slice(extra);
     recon(&a)
 }
@@ -141,12 +139,27 @@ fn denoise_training_never_replaces_photos_or_existing_files() {
     // Onto a photo given as a file, through the plot next to the model.
     let camera = photo_dir.join("skimage_camera.png");
     let r = recon(&[
-        "denoise", "train", "--data", s(&camera), "--steps", "1", "--crop", "32", "--out",
+        "denoise",
+        "train",
+        "--data",
+        s(&camera),
+        "--steps",
+        "1",
+        "--crop",
+        "32",
+        "--out",
         s(&photo_dir.join("skimage_camera.safetensors")),
     ]);
     assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
     // --pairs folders are inputs too.
-    let r = recon(&["denoise", "train", "--pairs", s(&photo_dir), "--out", s(&photo_dir.join("p/m.safetensors"))]);
+    let r = recon(&[
+        "denoise",
+        "train",
+        "--pairs",
+        s(&photo_dir),
+        "--out",
+        s(&photo_dir.join("p/m.safetensors")),
+    ]);
     assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
     assert_eq!(snapshot(&photo_dir), before, "the photo folder changed");
 
@@ -187,10 +200,10 @@ fn progress_lines_when_stderr_is_not_a_terminal() {
 fn train_and_denoise_train_report_json() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mri.safetensors");
-    let r = recon(&[
-        "train", "--data", s(&data("colin27_t1_1mm.nii.gz")), "--steps", "2", "--batch", "1", "--crop", "32",
-        "--width", "4", "--max-train-slices", "4", "--out", s(&out), "--json",
-    ]);
+    let volume = data("colin27_t1_1mm.nii.gz");
+    let mut args = vec!["train", "--data", s(&volume), "--out", s(&out), "--json"];
+    args.extend("--steps 2 --batch 1 --crop 32 --width 4 --max-train-slices 4".split(' '));
+    let r = recon(&args);
     assert!(r.status.success(), "{}", stderr(&r));
     let text = String::from_utf8(r.stdout.clone()).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");

@@ -2,7 +2,7 @@
 //! denoises one photo; `train` learns a denoiser from pairs of independently corrupted photos
 //! (or real noisy pairs); `eval` measures 8-bit PSNR on a folder with seeded test noise.
 
-use super::{bounded, learning_rate};
+use super::{bounded, learning_rate, LossArg, TargetsArg};
 use crate::output::print_json;
 use crate::progress::Bar;
 use clap::{Args as ClapArgs, Subcommand};
@@ -75,12 +75,12 @@ pub struct TrainArgs {
     #[arg(long)]
     pub val_noise: Option<String>,
     /// noisy: a second independent corruption (Noise2Noise); clean: the photo itself.
-    #[arg(long, default_value = "noisy")]
-    pub targets: String,
+    #[arg(long, value_enum, default_value_t = TargetsArg::Noisy)]
+    pub targets: TargetsArg,
     /// l2, l1 or l0 (annealed, γ 2 → 0); default: the paper's for the noise (text l1,
     /// impulse l0, others l2). Bernoulli with noisy targets masks the loss to kept pixels.
-    #[arg(long)]
-    pub loss: Option<String>,
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
     /// unet (the paper's, fast) or red30 (30 layers, symmetric skips).
     #[arg(long, default_value = "unet")]
     pub net: String,
@@ -182,8 +182,7 @@ fn apply(a: ApplyArgs) -> recon::Result<()> {
 fn train(a: TrainArgs) -> recon::Result<()> {
     let json = a.run.json;
     let noise = NoiseSpec::parse(&a.noise)?;
-    let targets = Targets::by_name(&a.targets)
-        .ok_or_else(|| ReconError::Invalid(format!("--targets {}: expected noisy or clean", a.targets)))?;
+    let targets: Targets = a.targets.into();
     let val_noise = match &a.val_noise {
         Some(s) => NoiseSpec::parse(s)?,
         None => noise.fixed(noise.kind.test_strength()),
@@ -195,7 +194,7 @@ fn train(a: TrainArgs) -> recon::Result<()> {
         val: a.val,
         val_noise,
         targets,
-        loss: a.loss.unwrap_or_else(|| noise.kind.paper_loss().to_string()),
+        loss: a.loss.map_or_else(|| noise.kind.paper_loss().to_string(), |l| l.name().to_string()),
         net: a.net,
         width: a.width.unwrap_or(default_width),
         channels: a.channels,

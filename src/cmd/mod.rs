@@ -58,6 +58,49 @@ impl From<RunArgs> for recon::train::RunControl {
     }
 }
 
+/// `--targets`: what the network is trained to predict.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum TargetsArg {
+    /// A second, independent corruption (Noise2Noise).
+    #[value(alias = "n2n")]
+    Noisy,
+    /// The clean image (the supervised baseline).
+    Clean,
+}
+
+impl From<TargetsArg> for recon::train::Targets {
+    fn from(t: TargetsArg) -> Self {
+        match t {
+            TargetsArg::Noisy => Self::Noisy,
+            TargetsArg::Clean => Self::Clean,
+        }
+    }
+}
+
+/// `--loss`: the training loss.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum LossArg {
+    /// Mean squared error.
+    #[value(alias = "mse")]
+    L2,
+    /// Mean absolute error.
+    #[value(alias = "mae")]
+    L1,
+    /// Annealed L0 ((|f − y| + 1e-8)^γ, γ from 2 to 0 over the run).
+    L0,
+}
+
+impl LossArg {
+    /// The library's name of the loss (`models::Loss::by_name`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::L2 => "l2",
+            Self::L1 => "l1",
+            Self::L0 => "l0",
+        }
+    }
+}
+
 /// A `usize` option within `range` (one of `recon::train::settings`' bounds).
 pub fn bounded(range: std::ops::RangeInclusive<u64>) -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::<usize>::new().range(range)

@@ -1,11 +1,20 @@
 //! `recon train`: learn a reconstruction network from pairs of independently undersampled
 //! slices (Noise2Noise), or from clean targets as the baseline.
 
-use super::{bounded, finite_in, learning_rate};
+use super::{bounded, finite_in, learning_rate, LossArg, TargetsArg};
 use crate::{output::print_json, progress::Bar};
 use clap::Args as ClapArgs;
-use recon::train::{settings, train, Mode, Targets, TrainConfig};
+use recon::train::{settings, train, Mode, TrainConfig};
 use std::path::PathBuf;
+
+/// `--mode`: what the network sees.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ModeArg {
+    /// One real channel (the paper's experiment).
+    Magnitude,
+    /// Two channels (real, imaginary) with synthetic phase and simulated coils.
+    Complex,
+}
 
 #[derive(ClapArgs, Debug)]
 #[command(
@@ -34,8 +43,8 @@ pub struct Args {
     pub p_edge: Option<f64>,
     /// magnitude: one real channel (the paper's experiment); complex: two channels (real,
     /// imaginary) trained with smooth synthetic phase and simulated coils, for real scans.
-    #[arg(long, default_value = "magnitude")]
-    pub mode: String,
+    #[arg(long, value_enum, default_value_t = ModeArg::Magnitude)]
+    pub mode: ModeArg,
     /// complex mode: number of simulated receive coils (1: single-coil; at most 32).
     #[arg(long, default_value_t = 4, value_parser = bounded(settings::COILS))]
     pub coils: usize,
@@ -50,11 +59,11 @@ pub struct Args {
     #[arg(long, default_value_t = 64, value_parser = bounded(settings::MAX_SHIFT))]
     pub max_shift: usize,
     /// noisy: a second independently undersampled image (Noise2Noise); clean: the image.
-    #[arg(long, default_value = "noisy")]
-    pub targets: String,
+    #[arg(long, value_enum, default_value_t = TargetsArg::Noisy)]
+    pub targets: TargetsArg,
     /// l2 (the recipe), l1 or l0 (annealed).
-    #[arg(long, default_value = "l2")]
-    pub loss: String,
+    #[arg(long, value_enum, default_value_t = LossArg::L2)]
+    pub loss: LossArg,
     /// Steps of the schedule (1 to 10⁸; the lr schedule spans them, so a resume keeps them).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(settings::STEPS))]
     pub steps: u64,
@@ -85,13 +94,9 @@ pub struct Args {
 
 pub fn run(a: Args) -> recon::Result<()> {
     let json = a.run.json;
-    let targets = Targets::by_name(&a.targets).ok_or_else(|| {
-        recon::ReconError::Invalid(format!("--targets {}: expected noisy or clean", a.targets))
-    })?;
-    let mode = match a.mode.as_str() {
-        "magnitude" => Mode::Magnitude,
-        "complex" => Mode::Complex { coils: a.coils, max_phase: a.max_phase },
-        m => return Err(recon::ReconError::Invalid(format!("--mode {m}: expected magnitude or complex"))),
+    let mode = match a.mode {
+        ModeArg::Magnitude => Mode::Magnitude,
+        ModeArg::Complex => Mode::Complex { coils: a.coils, max_phase: a.max_phase },
     };
     let p_edge = match (&*a.mask, a.acceleration.is_empty(), a.p_edge) {
         ("n2n", true, None) => Some(0.025),
@@ -119,11 +124,11 @@ pub fn run(a: Args) -> recon::Result<()> {
     let cfg = TrainConfig {
         mask: a.mask,
         params,
-        targets,
+        targets: a.targets.into(),
         mode,
         compensate_input: !a.uncompensated_input,
         max_shift: a.max_shift,
-        loss: a.loss,
+        loss: a.loss.name().into(),
         steps: a.steps,
         batch: a.batch,
         crop: a.crop,

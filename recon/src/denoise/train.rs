@@ -246,15 +246,16 @@ pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport
     if cfg.pairs.is_none() && cfg.data.is_empty() {
         return Err(ReconError::Invalid("give --data (clean photos) or --pairs (real pairs)".into()));
     }
-    let inputs: Vec<&Path> = cfg.data.iter().chain(&cfg.val).chain(&cfg.pairs).map(PathBuf::as_path).collect();
+    let inputs: Vec<&Path> =
+        cfg.data.iter().chain(&cfg.val).chain(&cfg.pairs).map(PathBuf::as_path).collect();
     cfg.run.prepare(&inputs, cfg, cfg.steps)?;
     let source = match &cfg.pairs {
         Some(dir) => PairSource::Real(load_pairs(dir, cfg.channels, cfg.crop)?),
         None => PairSource::Synthetic {
-                photos: load_photos(&cfg.data, cfg.channels, cfg.crop)?,
-                noise: cfg.noise.clone(),
-                targets: cfg.targets,
-            },
+            photos: load_photos(&cfg.data, cfg.channels, cfg.crop)?,
+            noise: cfg.noise.clone(),
+            targets: cfg.targets,
+        },
     };
     let val_set = if cfg.val.is_empty() {
         Vec::new()

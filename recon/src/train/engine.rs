@@ -35,9 +35,7 @@ use super::{
     corruption::{Corruption, Mode, MriUndersampling, Pair, Targets},
     dataset::{epoch_permutation, SliceDataset},
     dc::DftDc,
-    settings::{
-        check_common, check_range, config_json, COILS, MAX_PHASE, MAX_SHIFT, MRI_TASK, VAL_SIZE,
-    },
+    settings::{check_common, check_range, config_json, COILS, MAX_PHASE, MAX_SHIFT, MRI_TASK, VAL_SIZE},
 };
 use crate::{metrics::psnr_n2n, progress::Progress, ReconError, Result};
 
@@ -119,7 +117,8 @@ impl TrainConfig {
             Mode::Magnitude => "slice / max(zero-filled input), then - 0.5 (background -0.5)",
             Mode::Complex { .. } => "complex image / max |zero-filled input|",
         };
-        let extra = json!({"task": MRI_TASK, "channels": self.mode.channels(), "normalisation": normalisation});
+        let extra =
+            json!({"task": MRI_TASK, "channels": self.mode.channels(), "normalisation": normalisation});
         config_json(self, extra)
     }
 
@@ -410,4 +409,3 @@ pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> 
         plot: r.plot,
     })
 }
-

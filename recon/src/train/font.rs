@@ -21,4 +21,3 @@ pub fn glyph_pixel(ch: u8, row: usize, col: usize) -> bool {
     }
     FONT[(ch - FIRST) as usize * 8 + row] >> col & 1 == 1
 }
-

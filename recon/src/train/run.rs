@@ -166,9 +166,8 @@ pub fn run_loop(
     for l in &kept {
         csv_text += &format!("{l}\n");
     }
-    let write_log = |text: &str| {
-        write_atomic(&log, |tmp| std::fs::write(tmp, text).map_err(|e| ReconError::io(&log, e)))
-    };
+    let write_log =
+        |text: &str| write_atomic(&log, |tmp| std::fs::write(tmp, text).map_err(|e| ReconError::io(&log, e)));
     write_log(&csv_text)?;
 
     let save = |step: u64, adam: &Adam, acc: (f64, u64)| -> Result<()> {

@@ -170,7 +170,8 @@ pub fn check_resume<T: Serialize + DeserializeOwned>(path: &Path, new: &T) -> Re
         .iter()
         .filter_map(|(field, value)| {
             let before = old.get(field).unwrap_or(&null);
-            (before != value).then(|| format!("{} {before} in the checkpoint, {value} now", option_name(field)))
+            (before != value)
+                .then(|| format!("{} {before} in the checkpoint, {value} now", option_name(field)))
         })
         .collect();
     if differ.is_empty() {
