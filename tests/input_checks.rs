@@ -218,6 +218,12 @@ fn a_bart_base_name_is_an_input() {
     assert_eq!(v["scan"]["kspace_shape"], serde_json::json!([32, 32]));
     let out = dir.path().join("r.h5");
     assert!(recon(&["-i", s(&base), "--mask", "none", "--no-model", "-o", s(&out)]).status.success());
+    // The base name's files are the input: never overwritten, even with --force.
+    let before = std::fs::read(dir.path().join("k.cfl")).unwrap();
+    let again = dir.path().join("k.cfl");
+    let r = recon(&["-i", s(&base), "--mask", "none", "--no-model", "--force", "-o", s(&again)]);
+    fails(&r, 2, &["refusing to overwrite the input"]);
+    assert_eq!(std::fs::read(dir.path().join("k.cfl")).unwrap(), before);
 }
 
 #[test]

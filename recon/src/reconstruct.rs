@@ -150,23 +150,18 @@ fn os_string(b: Vec<u8>) -> std::ffi::OsString {
 /// `.hdr` too), or into a folder that does not exist or cannot be written; checked before any
 /// work, and the errors name `output` itself.
 pub fn check_output(input: &Path, output: &Path, force: bool) -> Result<()> {
-    let same = match (input.canonicalize(), output.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
+    let (inputs, outputs) = (files_of(input), files_of(output));
+    let same = inputs
+        .iter()
+        .filter_map(|i| i.canonicalize().ok())
+        .any(|i| outputs.iter().any(|o| o.canonicalize().is_ok_and(|o| o == i)));
     if same {
         return Err(ReconError::Invalid(format!(
             "{}: refusing to overwrite the input file",
             output.display()
         )));
     }
-    let is_cfl = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("cfl"));
-    let companions = if is_cfl {
-        vec![output.to_path_buf(), output.with_extension("hdr")]
-    } else {
-        vec![output.to_path_buf()]
-    };
-    for p in companions {
+    for p in outputs {
         if p.exists() && !force {
             return Err(ReconError::Invalid(format!(
                 "{}: output exists (use --force to overwrite)",
@@ -175,6 +170,20 @@ pub fn check_output(input: &Path, output: &Path, force: bool) -> Result<()> {
         }
     }
     check_output_folder(output)
+}
+
+/// The files a path stands for: a BART array is two (`NAME.cfl`, `NAME.hdr`, whichever of
+/// the three names is given), anything else itself.
+fn files_of(p: &Path) -> Vec<PathBuf> {
+    let ext = p.extension().map(|e| e.to_ascii_lowercase());
+    let (cfl, hdr) = crate::io::cfl::cfl_paths(p);
+    let bart = matches!(ext.as_ref().and_then(|e| e.to_str()), Some("cfl" | "hdr"))
+        || (!p.exists() && cfl.is_file() && hdr.is_file());
+    if bart {
+        vec![cfl, hdr]
+    } else {
+        vec![p.to_path_buf()]
+    }
 }
 
 /// The output's folder exists, is a folder and accepts a new file (probed by creating and

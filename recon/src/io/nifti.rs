@@ -156,7 +156,7 @@ pub fn read_geometry(path: impl AsRef<Path>) -> Result<Header> {
 pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
     let path = path.as_ref();
     let bad = |msg: String| ReconError::format(path, msg);
-    let Opened { hdr, geom, mut bytes, reader, gz } = open_header(path)?;
+    let Opened { hdr, geom, bytes, reader, gz } = open_header(path)?;
     let (dtype_name, size) = datatype(hdr.datatype).map_err(bad)?;
     let [nx, ny, nz] = geom.shape;
     // The stored voxels and the decoded float32 volume, both against the stream cap.
@@ -170,31 +170,30 @@ pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
     let needed =
         offset.checked_add(nbytes).ok_or_else(|| bad(format!("invalid vox_offset {}", hdr.vox_offset)))?;
     limits::check_size(path, "NIfTI header and voxels (vox_offset + volume)", &[needed], 1, Cap::Stream)?;
-    // At most the declared bytes are read, whatever the file or stream holds after them.
-    let rest =
-        limits::read_capped(path, "NIfTI data", reader.take((needed - bytes.len()) as u64)).map_err(|e| {
-            match e {
-                ReconError::Io { source, .. } if gz => {
-                    bad(format!("corrupt or truncated gzip stream: {source}"))
-                }
-                e => e,
-            }
-        })?;
-    bytes.extend_from_slice(&rest);
-    if bytes.len() < needed {
+    // Extensions up to `vox_offset` are skipped without being kept, then at most the declared
+    // voxel bytes are read, whatever the file or stream holds after them.
+    let gz_err = |e: ReconError| match e {
+        ReconError::Io { source, .. } if gz => bad(format!("corrupt or truncated gzip stream: {source}")),
+        e => e,
+    };
+    let mut reader = reader;
+    let skip = (offset - bytes.len()) as u64;
+    let skipped = std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())
+        .map_err(|e| gz_err(ReconError::io(path, e)))?;
+    let voxels = limits::read_capped(path, "NIfTI data", reader.take(nbytes as u64)).map_err(gz_err)?;
+    let available = bytes.len() + skipped as usize + voxels.len();
+    if available < needed {
         return Err(bad(format!(
             "truncated: the header declares {nx}×{ny}×{nz} {dtype_name} voxels ({nbytes} bytes from offset \
-             {offset}) but the {}file has {} bytes",
+             {offset}) but the {}file has {available} bytes",
             if gz { "decompressed " } else { "" },
-            bytes.len()
         )));
     }
     let (slope, inter) = scaling(&hdr).map_err(bad)?;
     let big = hdr.endianness == Endianness::Big;
-    let values = decode(&bytes[offset..needed], hdr.datatype, big, slope, inter);
+    let values = decode(&voxels, hdr.datatype, big, slope, inter);
     // A finite stored value that scales to ±∞ is an overflow (a stored ±∞ stays what it is).
-    let stored =
-        |i: usize| decode(&bytes[offset + i * size..offset + (i + 1) * size], hdr.datatype, big, 1.0, 0.0)[0];
+    let stored = |i: usize| decode(&voxels[i * size..(i + 1) * size], hdr.datatype, big, 1.0, 0.0)[0];
     let overflow = values.iter().enumerate().find(|(i, v)| v.is_infinite() && stored(*i).is_finite());
     if let Some((i, _)) = overflow {
         return Err(bad(format!(
