@@ -3,7 +3,6 @@
 //! --seed-from-name`; flat peak memory; non-UTF-8 names. Merging shards: tests/batch_merge.rs.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 mod common;
@@ -175,20 +174,12 @@ fn bad_requests_fail_before_touching_anything() {
 #[test]
 fn sigkill_part_way_then_resume_gives_the_uninterrupted_outputs() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dataset(dir.path(), 5);
-    let whole = dir.path().join("whole");
-    batch_ok(&input, &whole, &["--no-model", "--jobs", "1"]);
+    let (input, whole) = dataset_and_reference_run(dir.path(), 5, "whole");
 
     // The same batch, slowed down (test-only delay before each volume), killed once at least
     // one volume is in the manifest.
     let out = dir.path().join("killed");
-    let mut child = bin()
-        .args(batch_args(&input, &out, &["--no-model", "--jobs", "1"]))
-        .env("RECON_BATCH_TEST_DELAY_MS", "700")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_slowed(&batch_args(&input, &out, &["--no-model", "--jobs", "1"]), 700);
     let man = out.join("manifest.jsonl");
     let t0 = Instant::now();
     while manifest(&man).is_empty() {

@@ -4,15 +4,12 @@
 
 mod common;
 use common::*;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[test]
 fn three_shards_merged_equal_one_run() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dataset(dir.path(), 5);
-    let one = dir.path().join("one");
-    batch_ok(&input, &one, &["--no-model", "--jobs", "1"]);
+    let (input, one) = dataset_and_reference_run(dir.path(), 5, "one");
 
     // Shards 0/3 and 1/3 run at the same time into one folder; merging without 2/3 refuses.
     let out = dir.path().join("sharded");
@@ -87,13 +84,8 @@ fn merge_refuses_while_a_shard_runs_or_after_it_was_killed() {
     };
     batch_ok(&input, &out, &["--no-model", "--jobs", "1", "--shard", "0/2"]);
     // Shard 1/2, slowed down, is running: its marker is there and a merge refuses.
-    let mut child = bin()
-        .args(shard(1))
-        .env("RECON_BATCH_TEST_DELAY_MS", "1500")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let shard1 = shard(1);
+    let mut child = spawn_slowed(&shard1.iter().map(String::as_str).collect::<Vec<_>>(), 1500);
     let marker = out.join("manifest.shard-1-of-2.running");
     let t0 = Instant::now();
     while !marker.exists() {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 pub const SAMPLE: &str = "data/colin27_sim.h5";
 
@@ -85,4 +85,25 @@ pub fn batch_ok(input: &Path, output: &Path, extra: &[&str]) -> String {
     let r = recon(&batch_args(input, output, extra));
     assert!(r.status.success(), "{}", text(&r.stderr));
     text(&r.stdout)
+}
+
+/// `n` good volumes in `dir/in` and an uninterrupted `--jobs 1` zero-filled batch of them in
+/// `dir/<name>`, to compare other runs against: (input folder, output folder).
+pub fn dataset_and_reference_run(dir: &Path, n: usize, name: &str) -> (PathBuf, PathBuf) {
+    let input = dataset(dir, n);
+    let reference = dir.join(name);
+    batch_ok(&input, &reference, &["--no-model", "--jobs", "1"]);
+    (input, reference)
+}
+
+/// Starts `recon args` slowed down by the test-only delay before each volume (to be killed
+/// or watched part-way), output discarded.
+pub fn spawn_slowed(args: &[&str], delay_ms: u64) -> Child {
+    bin()
+        .args(args)
+        .env("RECON_BATCH_TEST_DELAY_MS", delay_ms.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
 }
