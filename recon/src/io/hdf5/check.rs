@@ -306,3 +306,20 @@ pub(super) fn check_dataset(path: &Path, file: &h5::File, file_size: u64, name: 
     };
     Ok(Checked { name: name.to_string(), ds, shape, elem, elem_size, dtype, storage })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_masks_are_zero_or_one_in_either_byte_order() {
+        assert_eq!(int_zero_or_one(&[1], false), Some(true));
+        assert_eq!(int_zero_or_one(&[0, 0, 0, 0], true), Some(false));
+        assert_eq!(int_zero_or_one(&[1, 0], false), Some(true));
+        assert_eq!(int_zero_or_one(&[0, 1], true), Some(true));
+        assert_eq!(int_zero_or_one(&[0, 1], false), None, "256 little-endian");
+        assert_eq!(int_zero_or_one(&[2], false), None);
+        assert_eq!(int_zero_or_one(&[0xff, 0xff], false), None, "-1");
+        assert_eq!(int_zero_or_one(&[], false), None);
+    }
+}
