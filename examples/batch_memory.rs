@@ -100,7 +100,10 @@ fn main() {
     }
     let lo = peaks.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
     let hi = peaks.iter().map(|p| p.1).fold(0.0, f64::max);
-    println!("peak memory, largest / smallest over {volumes:?} volumes: {:.3} (criterion: at most 1.1)", hi / lo);
+    println!(
+        "peak memory, largest / smallest over {volumes:?} volumes: {:.3} (criterion: at most 1.1)",
+        hi / lo
+    );
 }
 
 fn path(p: &Path) -> &str {

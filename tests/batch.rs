@@ -1,92 +1,12 @@
 //! End-to-end tests of `recon batch`: outputs, manifest and summary on a small dataset with
-//! bad files; SIGKILL part-way and resume; shards merged against one run; reproducing one
-//! volume with `recon --input --seed-from-name`.
+//! bad files; SIGKILL part-way and resume; reproducing one volume with `recon --input
+//! --seed-from-name`; flat peak memory; non-UTF-8 names. Merging shards: tests/batch_merge.rs.
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const SAMPLE: &str = "data/colin27_sim.h5";
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_recon"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
-fn recon(args: &[&str]) -> Output {
-    bin().args(args).output().expect("the recon binary runs")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// `n` good volumes `file0.h5`… (copies of the sample scan: each gets its own mask from its
-/// name) in `dir/in`.
-fn dataset(dir: &Path, n: usize) -> PathBuf {
-    let input = dir.join("in");
-    std::fs::create_dir_all(&input).unwrap();
-    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SAMPLE);
-    for i in 0..n {
-        std::fs::copy(&sample, input.join(format!("file{i}.h5"))).unwrap();
-    }
-    input
-}
-
-fn batch_args<'a>(input: &'a Path, output: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec!["batch", "--input-dir", s(input), "--output-dir", s(output), "--mask", "random"];
-    v.extend_from_slice(&["--acceleration", "4"]);
-    v.extend_from_slice(extra);
-    v
-}
-
-/// The parsed complete lines of a manifest.
-fn manifest(path: &Path) -> Vec<serde_json::Value> {
-    let t = std::fs::read_to_string(path).unwrap_or_default();
-    let complete = t.rfind('\n').map(|i| &t[..i]).unwrap_or("");
-    complete.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
-}
-
-/// The latest manifest line per file.
-fn latest(path: &Path) -> BTreeMap<String, serde_json::Value> {
-    manifest(path).into_iter().map(|v| (v["file"].as_str().unwrap().to_string(), v)).collect()
-}
-
-fn h5_outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".h5"))
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
-        .collect()
-}
-
-fn no_temp_files(dir: &Path) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let n = e.file_name().to_string_lossy().into_owned();
-        assert!(!n.ends_with(".tmp"), "temporary file left: {n}");
-    }
-}
-
-/// Inode and modification time: unchanged when a file was not rewritten.
-fn stamp(p: &Path) -> (u64, i64, i64) {
-    let md = std::fs::metadata(p).unwrap();
-    (md.ino(), md.mtime(), md.mtime_nsec())
-}
-
-/// Runs a batch that must succeed; its stdout.
-fn batch_ok(input: &Path, output: &Path, extra: &[&str]) -> String {
-    let r = recon(&batch_args(input, output, extra));
-    assert!(r.status.success(), "{}", text(&r.stderr));
-    text(&r.stdout)
-}
+mod common;
+use common::*;
 
 #[test]
 fn batch_writes_outputs_manifest_and_summary_and_reports_bad_files() {
@@ -254,20 +174,12 @@ fn bad_requests_fail_before_touching_anything() {
 #[test]
 fn sigkill_part_way_then_resume_gives_the_uninterrupted_outputs() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dataset(dir.path(), 5);
-    let whole = dir.path().join("whole");
-    batch_ok(&input, &whole, &["--no-model", "--jobs", "1"]);
+    let (input, whole) = dataset_and_reference_run(dir.path(), 5, "whole");
 
     // The same batch, slowed down (test-only delay before each volume), killed once at least
     // one volume is in the manifest.
     let out = dir.path().join("killed");
-    let mut child = bin()
-        .args(batch_args(&input, &out, &["--no-model", "--jobs", "1"]))
-        .env("RECON_BATCH_TEST_DELAY_MS", "700")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_slowed(&batch_args(&input, &out, &["--no-model", "--jobs", "1"]), 700);
     let man = out.join("manifest.jsonl");
     let t0 = Instant::now();
     while manifest(&man).is_empty() {
@@ -311,106 +223,6 @@ fn sigkill_part_way_then_resume_gives_the_uninterrupted_outputs() {
 }
 
 #[test]
-fn three_shards_merged_equal_one_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dataset(dir.path(), 5);
-    let one = dir.path().join("one");
-    batch_ok(&input, &one, &["--no-model", "--jobs", "1"]);
-
-    // Shards 0/3 and 1/3 run at the same time into one folder; merging without 2/3 refuses.
-    let out = dir.path().join("sharded");
-    let spawn = |i: usize| {
-        bin()
-            .args(batch_args(&input, &out, &["--no-model", "--jobs", "1", "--shard", &format!("{i}/3")]))
-            .output()
-            .unwrap()
-    };
-    let (a, b) = std::thread::scope(|sc| {
-        let a = sc.spawn(|| spawn(0));
-        let b = sc.spawn(|| spawn(1));
-        (a.join().unwrap(), b.join().unwrap())
-    });
-    assert!(a.status.success() && b.status.success(), "{} {}", text(&a.stderr), text(&b.stderr));
-    let early = recon(&["batch", "merge", "--output-dir", s(&out)]);
-    assert_eq!(early.status.code(), Some(1), "{}", text(&early.stderr));
-    assert!(text(&early.stderr).contains("[2]"), "{}", text(&early.stderr));
-    assert!(!out.join("manifest.jsonl").exists(), "a refused merge writes nothing");
-    assert!(spawn(2).status.success());
-
-    // Each shard did its 1/3 (files sorted by name, position p % 3), together exactly once.
-    let mut seen = Vec::new();
-    for i in 0..3 {
-        let m = latest(&out.join(format!("manifest.shard-{i}-of-3.jsonl")));
-        let want: Vec<String> = (0..5).filter(|p| p % 3 == i).map(|p| format!("file{p}.h5")).collect();
-        assert_eq!(m.keys().cloned().collect::<Vec<_>>(), want);
-        seen.extend(want);
-    }
-    seen.sort();
-    assert_eq!(seen, (0..5).map(|p| format!("file{p}.h5")).collect::<Vec<_>>());
-
-    let merged = recon(&["batch", "merge", "--output-dir", s(&out)]);
-    assert!(merged.status.success(), "{}", text(&merged.stderr));
-    assert!(text(&merged.stdout).contains("5 volume(s), 0 failed"), "{}", text(&merged.stdout));
-    assert_eq!(h5_outputs(&out), h5_outputs(&one));
-    assert_eq!(
-        std::fs::read(out.join("summary.csv")).unwrap(),
-        std::fs::read(one.join("summary.csv")).unwrap()
-    );
-    let (m1, m2) = (latest(&one.join("manifest.jsonl")), latest(&out.join("manifest.jsonl")));
-    assert_eq!(m1.keys().collect::<Vec<_>>(), m2.keys().collect::<Vec<_>>());
-    for (k, v) in &m1 {
-        assert_eq!(v["metrics"], m2[k]["metrics"], "{k}");
-    }
-    // The merged manifest is a manifest: an unsharded run in that folder has nothing to do.
-    let resume = recon(&batch_args(&input, &out, &["--no-model"]));
-    assert!(text(&resume.stdout).contains("0 done, skipped 5"), "{}", text(&resume.stdout));
-    // The merge's own output is never an input: a line that only manifest.jsonl has (an
-    // older merge, a foreign line) does not come back.
-    let merged_bytes = std::fs::read(out.join("manifest.jsonl")).unwrap();
-    let mut ghost = manifest(&out.join("manifest.jsonl"))[0].clone();
-    ghost["file"] = "ghost.h5".into();
-    let mut with_ghost = merged_bytes.clone();
-    with_ghost.extend(format!("{ghost}\n").into_bytes());
-    std::fs::write(out.join("manifest.jsonl"), with_ghost).unwrap();
-    let again = recon(&["batch", "merge", "--output-dir", s(&out)]);
-    assert!(again.status.success() && text(&again.stdout).contains("5 volume(s)"), "{}", text(&again.stdout));
-    assert_eq!(std::fs::read(out.join("manifest.jsonl")).unwrap(), merged_bytes);
-}
-
-#[test]
-fn merge_refuses_while_a_shard_runs_or_after_it_was_killed() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dataset(dir.path(), 4);
-    let out = dir.path().join("out");
-    let shard = |i: usize| batch_args(&input, &out, &["--no-model", "--jobs", "1", "--shard", &format!("{i}/2")]).into_iter().map(String::from).collect::<Vec<_>>();
-    batch_ok(&input, &out, &["--no-model", "--jobs", "1", "--shard", "0/2"]);
-    // Shard 1/2, slowed down, is running: its marker is there and a merge refuses.
-    let mut child = bin().args(shard(1)).env("RECON_BATCH_TEST_DELAY_MS", "1500").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let marker = out.join("manifest.shard-1-of-2.running");
-    let t0 = Instant::now();
-    while !marker.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(), "no marker");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let merge = || recon(&["batch", "merge", "--output-dir", s(&out)]);
-    let running = merge();
-    assert_eq!(running.status.code(), Some(1), "{}", text(&running.stderr));
-    assert!(text(&running.stderr).contains("still running") && text(&running.stderr).contains("[1]"), "{}", text(&running.stderr));
-    assert!(!out.join("manifest.jsonl").exists());
-    // Killed part-way: the marker stays, and the merge still refuses.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(marker.exists());
-    assert_eq!(merge().status.code(), Some(1));
-    // Re-running the shard completes it and removes the marker; now the merge is whole.
-    batch_ok(&input, &out, &["--no-model", "--jobs", "1", "--shard", "1/2"]);
-    assert!(!marker.exists() && !out.join("manifest.shard-0-of-2.running").exists());
-    let whole = merge();
-    assert!(whole.status.success(), "{}", text(&whole.stderr));
-    assert!(text(&whole.stdout).contains("4 volume(s), 0 failed"), "{}", text(&whole.stdout));
-}
-
-#[test]
 fn default_model_batch_matches_recon_input() {
     let dir = tempfile::tempdir().unwrap();
     let input = dataset(dir.path(), 2);
@@ -442,7 +254,8 @@ fn batch_peak(dir: &Path, scan: &Path, n: usize) -> f64 {
         let f = input.join(format!("vol{i:03}.h5"));
         std::fs::hard_link(scan, &f).or_else(|_| std::fs::copy(scan, &f).map(|_| ())).unwrap();
     }
-    let r = recon(&batch_args(&input, &dir.join(format!("out{n}")), &["--no-model", "--jobs", "4", "--json"]));
+    let r =
+        recon(&batch_args(&input, &dir.join(format!("out{n}")), &["--no-model", "--jobs", "4", "--json"]));
     assert!(r.status.success(), "{}", text(&r.stderr));
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(v["done"].as_u64(), Some(n as u64));
@@ -485,7 +298,10 @@ fn non_utf8_input_names_keep_their_bytes() {
     }
     assert!(out.join(name).is_file(), "the output has the input's bytes");
     assert!(out.join("png").join(OsStr::from_bytes(b"scan-\xff\xfe.png")).is_file());
-    assert_eq!(recon::batch::run::output_file_name(OsStr::from_bytes(b"a\xff.nii.gz")), OsStr::from_bytes(b"a\xff.h5"));
+    assert_eq!(
+        recon::batch::output_file_name(OsStr::from_bytes(b"a\xff.nii.gz")),
+        OsStr::from_bytes(b"a\xff.h5")
+    );
 }
 
 #[test]

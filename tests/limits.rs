@@ -149,7 +149,8 @@ fn declared_bomb(path: &Path) {
 fn gzip_scan(path: &Path, (slices, h, w): (u64, u64, u64), chunk: &[u64]) {
     let n = slices * h * w;
     let value = |i: u64| (i.wrapping_mul(2_654_435_761) % 1000) as f32;
-    let data: Vec<u8> = (0..n).flat_map(|i| [value(i).to_le_bytes(), value(i + n).to_le_bytes()].concat()).collect();
+    let data: Vec<u8> =
+        (0..n).flat_map(|i| [value(i).to_le_bytes(), value(i + n).to_le_bytes()].concat()).collect();
     let mut b = h5::FileBuilder::new();
     b.create_dataset("kspace")
         .with_raw_data(complex(), data, n)
@@ -187,7 +188,10 @@ fn gzip_slices_and_chunks_over_the_caps_are_refused() {
     gzip_scan(&chunk, (2, 512, 1024), &[1, 1, 512, 1024]);
     refused(&chunk, &[("RECON_MAX_STREAM_MB", "2")], &["RECON_MAX_STREAM_MB", "one chunk"]);
     // Under the default caps the same files are fine.
-    let ok = recon(&["--input", s(&slice), "--no-model", "--mask", "random", "-o", s(&dir.path().join("o.h5"))], &[]);
+    let ok = recon(
+        &["--input", s(&slice), "--no-model", "--mask", "random", "-o", s(&dir.path().join("o.h5"))],
+        &[],
+    );
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let bad = recon(&["--input", s(&slice)], &[("RECON_MAX_SLICE_MB", "lots")]);
     assert_eq!(bad.status.code(), Some(2), "a bad cap is a usage error");
@@ -222,9 +226,19 @@ fn a_batch_with_bombs_finishes_the_good_volumes_and_reruns() {
     for run in 0..2 {
         let r = recon(&args, &envs);
         let stdout = String::from_utf8_lossy(&r.stdout);
-        assert_eq!(r.status.code(), Some(1), "run {run}: {:?}\n{stdout}\n{}", r.status, String::from_utf8_lossy(&r.stderr));
+        assert_eq!(
+            r.status.code(),
+            Some(1),
+            "run {run}: {:?}\n{stdout}\n{}",
+            r.status,
+            String::from_utf8_lossy(&r.stderr)
+        );
         let failed = if cfg!(unix) { 3 } else { 2 };
-        let want = if run == 0 { format!("1 done, skipped 0, {failed} failed") } else { format!("0 done, skipped 1, {failed} failed") };
+        let want = if run == 0 {
+            format!("1 done, skipped 0, {failed} failed")
+        } else {
+            format!("0 done, skipped 1, {failed} failed")
+        };
         assert!(stdout.contains(&want), "run {run}: {stdout}");
         let manifest = std::fs::read_to_string(out.join("manifest.jsonl")).unwrap();
         for line in manifest.lines() {
@@ -242,7 +256,9 @@ fn a_batch_with_bombs_finishes_the_good_volumes_and_reruns() {
 #[test]
 fn float_and_integer_masks_of_zeros_and_ones_are_accepted() {
     let dir = tempfile::tempdir().unwrap();
-    let k = ndarray::Array3::from_shape_fn((2, 8, 6), |(s, y, x)| num_complex::Complex32::new((s + y + x) as f32, 1.0));
+    let k = ndarray::Array3::from_shape_fn((2, 8, 6), |(s, y, x)| {
+        num_complex::Complex32::new((s + y + x) as f32, 1.0)
+    });
     let scan = |name: &str, mask: H5Data| -> PathBuf {
         let p = dir.path().join(name);
         write_h5(&p, &[("kspace", H5Data::C64(k.clone().into_dyn())), ("mask", mask)], &[]).unwrap();
@@ -264,5 +280,9 @@ fn float_and_integer_masks_of_zeros_and_ones_are_accepted() {
     // The float mask is used as the acquired mask.
     let r = recon(&["--input", s(&float), "--no-model", "--json", "-o", s(&dir.path().join("o.h5"))], &[]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    assert!(String::from_utf8_lossy(&r.stdout).contains("acquired"), "{}", String::from_utf8_lossy(&r.stdout));
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("acquired"),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
 }

@@ -7,13 +7,14 @@
 //! * a shard has no manifest (not started, or in another folder);
 //! * a shard is still running, or was killed: a running shard keeps
 //!   `manifest.shard-I-of-N.running` in the folder from its start to its end (see
-//!   [`super::run::running_marker_name`]); a kill leaves it, and re-running the shard (which
+//!   [`super::files::running_marker_name`]); a kill leaves it, and re-running the shard (which
 //!   resumes) completes the manifest and removes it. On a shared file system the marker is
 //!   seen from every node, unlike a process id or a lock.
 
 use super::discover::Shard;
+use super::files::running_marker_name;
 use super::manifest::{read_manifest, ManifestEntry, ManifestWriter};
-use super::run::{running_marker_name, write_tables};
+use super::run::write_tables;
 use super::summary::GroupSummary;
 use crate::error::{ReconError, Result};
 use serde::Serialize;

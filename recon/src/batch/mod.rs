@@ -30,6 +30,7 @@
 //!   keeps `manifest.shard-I-of-N.running` in the output folder).
 
 pub mod discover;
+pub mod files;
 pub mod manifest;
 pub mod merge;
 mod previews;
@@ -37,6 +38,7 @@ pub mod run;
 pub mod summary;
 
 pub use discover::{discover, matches_pattern, Shard};
+pub use files::{output_file_name, output_name, running_marker_name};
 pub use manifest::{ManifestEntry, Settings, Status};
 pub use merge::{merge, MergeReport};
 pub use run::{run_batch, BatchReport, BatchRequest};

@@ -2,13 +2,13 @@
 //! every volume in the manifest, write the CSVs.
 
 use super::discover::{discover, Shard};
+use super::files::{output_file_name, remove_stale_temps, RunningMarker};
 use super::manifest::{latest, read_manifest, write_csv, ManifestEntry, ManifestWriter, Settings, Status};
 use super::summary::{self, GroupSummary};
 use crate::error::{ReconError, Result};
-use crate::io::atomic::temp_path;
 use crate::network::{default_for, ModelChoice, NetworkRecon};
 use crate::progress::Progress;
-use crate::reconstruct::{default_output, reconstruct_with, ReconReport, ReconRequest};
+use crate::reconstruct::{reconstruct_with, ReconReport, ReconRequest};
 use crate::scan::Scan;
 use kspace::mask::MaskParams;
 use kspace::SamplingMask;
@@ -453,91 +453,6 @@ fn entry(ctx: &Ctx, job: &Job, r: &ReconReport, seconds: f64) -> ManifestEntry {
         finished_unix: super::manifest::now_unix(),
         shard: ctx.shard.clone(),
         settings: ctx.settings.clone(),
-    }
-}
-
-/// Output file name for an input file name: the same name for `.h5`, else `<stem>.h5`.
-pub fn output_name(input: &str) -> String {
-    output_file_name(OsStr::new(input)).to_string_lossy().into_owned()
-}
-
-/// [`output_name`] keeping the bytes of a non-UTF-8 name (Unix): the extension that
-/// [`default_output`] cuts is ASCII, so the same number of bytes is cut from the raw name.
-pub fn output_file_name(input: &OsStr) -> OsString {
-    let lossy = input.to_string_lossy();
-    if lossy.ends_with(".h5") {
-        return input.to_owned();
-    }
-    let d = default_output(Path::new(input)).to_string_lossy().into_owned();
-    let stem = d.strip_suffix(".recon.h5").unwrap_or(&d);
-    let cut = lossy.len().saturating_sub(stem.len());
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::{OsStrExt, OsStringExt};
-        let raw = input.as_bytes();
-        let mut out = raw[..raw.len().saturating_sub(cut)].to_vec();
-        out.extend_from_slice(b".h5");
-        OsString::from_vec(out)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = cut;
-        OsString::from(format!("{stem}.h5"))
-    }
-}
-
-/// `manifest.running` / `manifest.shard-I-of-N.running` in the output folder while a batch
-/// (shard) runs: written when it starts, removed when it ends, however it ends short of a
-/// kill. `recon batch merge` refuses to merge while a shard's marker is there (the shard is
-/// running, or was killed and must be re-run to complete its manifest). The file holds the
-/// process id, host and start time, for whoever finds it.
-struct RunningMarker(PathBuf);
-
-impl RunningMarker {
-    fn create(dir: &Path, shard: Shard) -> Result<Self> {
-        let path = dir.join(running_marker_name(shard));
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-        let text = format!(
-            "pid {}\nhost {}\nstarted_unix {:.0}\n",
-            std::process::id(),
-            host.trim(),
-            super::manifest::now_unix()
-        );
-        std::fs::write(&path, text).map_err(|e| ReconError::io(&path, e))?;
-        Ok(RunningMarker(path))
-    }
-}
-
-impl Drop for RunningMarker {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// The name of the marker a running batch of `shard` keeps in its output folder.
-pub fn running_marker_name(shard: Shard) -> String {
-    shard.file_name("manifest", "running")
-}
-
-/// Removes temporary files that a killed run left for these outputs
-/// (`.<name>.<pid>.tmp`, see [`temp_path`]).
-fn remove_stale_temps(outputs: &[PathBuf]) {
-    for target in outputs {
-        let (Some(dir), Some(tmp)) = (target.parent(), temp_path(target).file_name().map(|n| n.to_owned()))
-        else {
-            continue;
-        };
-        let tmp = tmp.to_string_lossy().into_owned();
-        // `.<name>.<pid>.tmp`: keep the `.<name>.` prefix, any pid.
-        let Some(prefix) = tmp.strip_suffix(&format!("{}.tmp", std::process::id())) else { continue };
-        let Ok(rd) = std::fs::read_dir(dir) else { continue };
-        for e in rd.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            let pid = n.strip_prefix(prefix).and_then(|r| r.strip_suffix(".tmp"));
-            if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
     }
 }
 

@@ -68,7 +68,8 @@ pub(super) fn classify(dt: &h5::Datatype) -> (Elem, String) {
                 && names.iter().any(|n| n.eq_ignore_ascii_case("false"))
                 && names.iter().any(|n| n.eq_ignore_ascii_case("true"));
             if is_bool {
-                let big = matches!(**base_type, D::FixedPoint { byte_order: h5::DatatypeByteOrder::BigEndian, .. });
+                let big =
+                    matches!(**base_type, D::FixedPoint { byte_order: h5::DatatypeByteOrder::BigEndian, .. });
                 (Elem::Bool { be: big }, "bool".into())
             } else {
                 (Elem::Other, "enum".into())
@@ -206,11 +207,14 @@ pub(super) fn check_dataset(path: &Path, file: &h5::File, file_size: u64, name: 
         .map(|&d| usize::try_from(d))
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| err(format!("`{name}` claims an impossible shape {dims:?}")))?;
-    let overflow = || err(format!("`{name}` claims an impossible size (shape {shape:?} × {elem_size} bytes)"));
+    let overflow =
+        || err(format!("`{name}` claims an impossible size (shape {shape:?} × {elem_size} bytes)"));
     let total = shape.iter().try_fold(elem_size, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)? as u64;
     let layout = ds.layout().map_err(|e| lib("the storage layout", e))?;
     let truncated = |end: u64| {
-        err(format!("file is truncated: `{name}` needs bytes up to offset {end} but the file has {file_size} bytes"))
+        err(format!(
+            "file is truncated: `{name}` needs bytes up to offset {end} but the file has {file_size} bytes"
+        ))
     };
     let storage = match layout {
         h5::Layout::Compact { size } => {
@@ -221,7 +225,9 @@ pub(super) fn check_dataset(path: &Path, file: &h5::File, file_size: u64, name: 
         }
         h5::Layout::Contiguous { address, size } => {
             if size < total {
-                return Err(err(format!("`{name}` stores {size} bytes but its shape {shape:?} needs {total}")));
+                return Err(err(format!(
+                    "`{name}` stores {size} bytes but its shape {shape:?} needs {total}"
+                )));
             }
             match address {
                 Some(a) => {
@@ -240,7 +246,9 @@ pub(super) fn check_dataset(path: &Path, file: &h5::File, file_size: u64, name: 
                 .iter()
                 .try_fold(elem_size as u64, |acc, &d| acc.checked_mul(d))
                 .filter(|&b| {
-                    b <= MAX_CHUNK_BYTES && chunk_shape.len() == shape.len() && chunk_shape.iter().all(|&c| c > 0)
+                    b <= MAX_CHUNK_BYTES
+                        && chunk_shape.len() == shape.len()
+                        && chunk_shape.iter().all(|&c| c > 0)
                 })
                 .ok_or_else(|| err(format!("`{name}` has an invalid chunk shape {chunk_shape:?}")))?;
             // `hdf5_pure` decodes a whole chunk at once, and lists every chunk of the grid
@@ -275,7 +283,10 @@ pub(super) fn check_dataset(path: &Path, file: &h5::File, file_size: u64, name: 
                                 c.storage_size
                             )));
                         }
-                        if !filters.is_empty() && bounded && chunk_bytes > c.storage_size.saturating_mul(MAX_EXPANSION) {
+                        if !filters.is_empty()
+                            && bounded
+                            && chunk_bytes > c.storage_size.saturating_mul(MAX_EXPANSION)
+                        {
                             return Err(err(format!(
                                 "`{name}`: a {}-byte compressed chunk claims to hold {chunk_bytes} bytes",
                                 c.storage_size
@@ -294,4 +305,21 @@ pub(super) fn check_dataset(path: &Path, file: &h5::File, file_size: u64, name: 
         _ => return Err(err(format!("`{name}` has an unsupported storage layout"))),
     };
     Ok(Checked { name: name.to_string(), ds, shape, elem, elem_size, dtype, storage })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_masks_are_zero_or_one_in_either_byte_order() {
+        assert_eq!(int_zero_or_one(&[1], false), Some(true));
+        assert_eq!(int_zero_or_one(&[0, 0, 0, 0], true), Some(false));
+        assert_eq!(int_zero_or_one(&[1, 0], false), Some(true));
+        assert_eq!(int_zero_or_one(&[0, 1], true), Some(true));
+        assert_eq!(int_zero_or_one(&[0, 1], false), None, "256 little-endian");
+        assert_eq!(int_zero_or_one(&[2], false), None);
+        assert_eq!(int_zero_or_one(&[0xff, 0xff], false), None, "-1");
+        assert_eq!(int_zero_or_one(&[], false), None);
+    }
 }

@@ -3,8 +3,8 @@
 //! attributes with `>` in their values are its business). Element paths are matched on
 //! local names, so namespace prefixes, declared or not, do not matter.
 
-use quick_xml::events::Event;
 use super::HeaderInfo;
+use quick_xml::events::Event;
 
 /// Parses `encoding/encodedSpace/matrixSize/{x,y,z}`, `encoding/reconSpace/matrixSize/{x,y,z}`
 /// and `encoding/encodingLimits/kspace_encoding_step_1/{center,maximum}` from the first
@@ -145,7 +145,8 @@ mod tests {
         assert_eq!((h.pe_center, h.pe_max), (Some(183), Some(366)));
         let crossed = xml.replace("</matrixSize></encodedSpace>", "</encodedSpace></matrixSize>");
         assert!(parse_ismrmrd_header(&crossed).unwrap_err().contains("well-formed"));
-        let entity = xml.replace("<z>1</z></matrixSize></reconSpace>", "<z>&unknown;</z></matrixSize></reconSpace>");
+        let entity =
+            xml.replace("<z>1</z></matrixSize></reconSpace>", "<z>&unknown;</z></matrixSize></reconSpace>");
         assert!(parse_ismrmrd_header(&entity).unwrap_err().contains("unknown"));
     }
 }

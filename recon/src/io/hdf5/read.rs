@@ -281,7 +281,9 @@ impl H5File {
             Elem::Float { width, be } => Some((width, be)),
             Elem::Bool { .. } | Elem::Int { .. } => None,
             _ => {
-                return Err(self.err(format!("`{name}` has dtype {}, expected bool, integer or float 0/1", c.dtype)))
+                return Err(
+                    self.err(format!("`{name}` has dtype {}, expected bool, integer or float 0/1", c.dtype))
+                )
             }
         };
         let raw = self.read_rows(&c, None, Cap::Slice)?;
@@ -298,7 +300,9 @@ impl H5File {
                 let be = matches!(c.elem, Elem::Int { be: true } | Elem::Bool { be: true });
                 raw.chunks_exact(c.elem_size.max(1))
                     .enumerate()
-                    .map(|(at, e)| int_zero_or_one(e, be).ok_or_else(|| bad(at, format!("the bytes {e:02x?}"))))
+                    .map(|(at, e)| {
+                        int_zero_or_one(e, be).ok_or_else(|| bad(at, format!("the bytes {e:02x?}")))
+                    })
                     .collect()
             }
         }
@@ -329,7 +333,13 @@ impl H5File {
                 }
                 // The string references, then the strings.
                 check_size(&self.path, &format!("`{name}`"), &c.shape, 16, Cap::Stream)?;
-                check_size(&self.path, &format!("the strings of `{name}`"), &[payload as usize], 2, Cap::Stream)?;
+                check_size(
+                    &self.path,
+                    &format!("the strings of `{name}`"),
+                    &[payload as usize],
+                    2,
+                    Cap::Stream,
+                )?;
                 let strings =
                     c.ds.read_string()
                         .map_err(|e| self.err(format!("cannot read `{name}`: {}", one_line(&e))))?;
