@@ -28,7 +28,10 @@ use std::process::ExitCode;
         "Exit codes: 0 success; 1 the work failed (the OS refused a read or write, a model error, ",
         "failed volumes in a batch); 2 usage error (bad options); 3 bad input data (a file is not ",
         "what it should be, or exceeds a resource limit). With --json, errors are also printed on ",
-        "stdout as {\"error\": ..., \"kind\": ..., \"exit_code\": ...}."
+        "stdout as {\"error\": ..., \"kind\": ..., \"exit_code\": ...}.\n\n",
+        "Resource limits (checked before allocating): RECON_MAX_SLICE_MB (default 1024) caps one ",
+        "slice, image or mask; RECON_MAX_STREAM_MB (default 4096) caps what is read or ",
+        "decompressed from one file at once. Only regular files are read."
     )
 )]
 struct Cli {

@@ -345,3 +345,18 @@ fn summary_groups_by_acquisition_with_an_all_row() {
     assert!(close(rows[1][4], (psnr("scan0.h5") + psnr("scan1.h5")) / 2.0), "{summary}");
     assert!(close(rows[2][4], (psnr("scan0.h5") + psnr("scan1.h5") + psnr("scan2.h5")) / 3.0), "{summary}");
 }
+
+/// `--model` takes a built-in model's name in a batch as in `recon --input`.
+#[test]
+fn batch_accepts_a_built_in_model_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::copy(root().join("recon/tests/fixtures/h5/multicoil.h5"), input.join("a.h5")).unwrap();
+    let out = dir.path().join("out");
+    let r = recon(&batch_args(&input, &out, &["--model", "default-cartesian"]));
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let m = latest(&out.join("manifest.jsonl"));
+    assert_eq!(m["a.h5"]["status"], "ok", "{m:?}");
+    assert_eq!(m["a.h5"]["method"], "network", "{m:?}");
+}

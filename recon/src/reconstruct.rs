@@ -250,6 +250,9 @@ pub fn reconstruct_with(
     let out_format = OutputFormat::of(&req.output, RECONSTRUCTION_FORMATS)?;
     crate::maskgen::validate_params(&req.params)?;
     check_output(&req.input, &req.output, req.force)?;
+    // This run owns the output now: temporary files of a run killed before its final rename
+    // (`.<name>.<pid>.tmp`) go.
+    files_of(&req.output).iter().for_each(|f| crate::io::atomic::remove_stale_temps(f));
     let scan = Scan::open(&req.input)?;
     let (mask, report_mask) = choose_mask(&scan, req)?;
     // Which model was used is in the report (the CLI prints it), not on stderr, which is

@@ -3,7 +3,6 @@
 
 use super::discover::Shard;
 use crate::error::{ReconError, Result};
-use crate::io::atomic::temp_path;
 use crate::reconstruct::default_output;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -72,23 +71,9 @@ pub fn running_marker_name(shard: Shard) -> String {
 }
 
 /// Removes temporary files that a killed run left for these outputs
-/// (`.<name>.<pid>.tmp`, see [`temp_path`]).
+/// (`.<name>.<pid>.tmp`, see [`crate::io::atomic::remove_stale_temps`]).
 pub(crate) fn remove_stale_temps(outputs: &[PathBuf]) {
     for target in outputs {
-        let (Some(dir), Some(tmp)) = (target.parent(), temp_path(target).file_name().map(|n| n.to_owned()))
-        else {
-            continue;
-        };
-        let tmp = tmp.to_string_lossy().into_owned();
-        // `.<name>.<pid>.tmp`: keep the `.<name>.` prefix, any pid.
-        let Some(prefix) = tmp.strip_suffix(&format!("{}.tmp", std::process::id())) else { continue };
-        let Ok(rd) = std::fs::read_dir(dir) else { continue };
-        for e in rd.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            let pid = n.strip_prefix(prefix).and_then(|r| r.strip_suffix(".tmp"));
-            if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
+        crate::io::atomic::remove_stale_temps(target);
     }
 }

@@ -285,7 +285,8 @@ fn check_request(req: &BatchRequest) -> Result<()> {
         kspace::mask::from_name(&req.mask, &req.params)?;
     }
     if let ModelChoice::File(p) = &req.model {
-        if !p.is_file() {
+        // A built-in model's name (`default-cartesian`, `default-n2n`) is not a file.
+        if !p.is_file() && crate::network::built_in(p).is_none() {
             return Err(ReconError::io(p, std::io::Error::from(std::io::ErrorKind::NotFound)));
         }
     }
