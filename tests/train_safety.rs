@@ -3,19 +3,10 @@
 //! files, progress shows in logs (stderr not a terminal), and `--json` reports.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn recon(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_recon"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the recon binary runs")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{recon, s};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
