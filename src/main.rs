@@ -87,9 +87,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.one_line());
             if json {
-                output::print_error_json(&e.to_string(), e.kind(), e.exit_code());
+                output::print_error_json(&e.one_line(), e.kind(), e.exit_code());
             }
             ExitCode::from(e.exit_code() as u8)
         }

@@ -59,6 +59,13 @@ impl ReconError {
         }
     }
 
+    /// The message on one line: line breaks and other control characters (which a broken
+    /// file can smuggle in through a quoted snippet) are shown escaped, so that every error
+    /// is one line on stderr and in a batch manifest.
+    pub fn one_line(&self) -> String {
+        self.to_string().chars().flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] }).collect()
+    }
+
     /// A short machine-readable name of the error's kind (`--json` errors).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -67,5 +74,18 @@ impl ReconError {
             ReconError::Invalid(_) | ReconError::Kspace(_) => "usage",
             ReconError::Format { .. } => "bad_input",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_print_on_one_line() {
+        let e = ReconError::format("a.h5", "expected `</x>`, but `</x\n  </y>\t` was found");
+        let s = e.one_line();
+        assert_eq!(s.lines().count(), 1, "{s}");
+        assert!(s.starts_with("a.h5: expected") && s.contains("\\n") && s.contains("\\t"), "{s}");
     }
 }

@@ -229,7 +229,7 @@ pub fn run_batch(
             Err(e) => record(ManifestEntry::failed(
                 &name,
                 &out.to_string_lossy(),
-                e.to_string(),
+                e.one_line(),
                 &ctx.settings,
                 &ctx.shard,
             ))?,
@@ -387,7 +387,7 @@ fn process_guarded(ctx: &Ctx, job: &Job) -> ManifestEntry {
         Ok(report) => entry(ctx, job, &report, t0.elapsed().as_secs_f64()),
         Err(e) => {
             let out = job.out.to_string_lossy();
-            let mut f = ManifestEntry::failed(&job.name, &out, e.to_string(), &ctx.settings, &ctx.shard);
+            let mut f = ManifestEntry::failed(&job.name, &out, e.one_line(), &ctx.settings, &ctx.shard);
             f.acquisition = job.acquisition.clone();
             f.slices = job.slices;
             f.seconds = t0.elapsed().as_secs_f64();
