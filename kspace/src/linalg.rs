@@ -27,78 +27,177 @@ impl Mat {
     }
 }
 
-/// Eigen-decomposition `H = V Λ Vᴴ` of a Hermitian matrix by the cyclic complex Jacobi method
-/// (Golub & Van Loan, *Matrix Computations*, §8.5; the complex rotation of Forsythe & Henrici,
-/// 1960). Each rotation zeroes one off-diagonal pair (p, q):
+/// Eigen-decomposition `H = V Λ Vᴴ` of a Hermitian matrix (only the upper triangle is read),
+/// in O(n³) by the classic two phases (Golub & Van Loan, *Matrix Computations*, §8.3; the
+/// EISPACK `htridi`/`tqli` route):
 ///
-/// with `h_pq = |h_pq| e^{iφ}`, `θ = ½ atan2(2|h_pq|, h_qq − h_pp)`, `c = cos θ`, `s = sin θ`,
-/// the unitary `J` acting on columns p, q as `[c, −s e^{iφ}; s e^{−iφ}, c]`… applied as
-/// `H ← Jᴴ H J`, `V ← V J`. Sweeps repeat until the off-diagonal mass is below `1e-14·‖H‖_F`
-/// (quadratic convergence; ~6–10 sweeps). Only the upper triangle is trusted on input (the
-/// matrix is symmetrised first).
+/// 1. Householder tridiagonalisation: for each column k, `P_k = I − τ v vᴴ` maps the part below
+///    the diagonal onto `α e₁` (`α = −e^{i arg x₀}‖x‖`), applied from both sides as the rank-2
+///    update `A ← A − v wᴴ − w vᴴ`, `p = τ A v`, `w = p − (τ/2)(vᴴp) v`; `Q = P₀P₁⋯`.
+///    A diagonal unitary `D` (`D_{k+1} = D_k α_k/|α_k|`) makes the tridiagonal real.
+/// 2. Implicit-shift QL on the real symmetric tridiagonal (Wilkinson shifts; Numerical Recipes
+///    `tqli`), accumulating the real rotations `Z`. Then `V = Q D Z`.
 ///
 /// Returns eigenvalues in **descending** order and `V` whose column k (`v[i * n + k]`) is the
 /// unit eigenvector of eigenvalue k.
 pub fn eigh(h: &Mat) -> (Vec<f64>, Mat) {
     let n = h.n;
+    if n == 0 {
+        return (Vec::new(), Mat::zeros(0));
+    }
+    let zero = C64::new(0.0, 0.0);
+    // Full Hermitian copy from the upper triangle.
     let mut a = h.clone();
     for i in 0..n {
         a.a[i * n + i] = C64::new(a.a[i * n + i].re, 0.0);
-        for j in i + 1..n {
-            a.a[j * n + i] = a.a[i * n + j].conj();
+        for j in 0..i {
+            a.a[i * n + j] = a.a[j * n + i].conj();
         }
     }
-    let mut v = Mat::zeros(n);
-    (0..n).for_each(|i| v.a[i * n + i] = C64::new(1.0, 0.0));
-    let fro: f64 = a.a.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt();
-    let tol = 1e-14 * fro.max(f64::MIN_POSITIVE);
-    for _sweep in 0..60 {
-        let off: f64 = (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).map(|(i, j)| a.get(i, j).norm_sqr()).sum();
-        if off.sqrt() <= tol {
-            break;
+    // Q, stored by columns: q[j * n + i] = Q[i, j].
+    let mut q = vec![zero; n * n];
+    (0..n).for_each(|i| q[i * n + i] = C64::new(1.0, 0.0));
+    let mut d = vec![0.0f64; n];
+    let mut e = vec![0.0f64; n];
+    let mut sub = vec![zero; n];
+    let mut v = vec![zero; n];
+    let mut p = vec![zero; n];
+    for k in 0..n.saturating_sub(1) {
+        let m = n - k - 1; // length of the column below the diagonal
+        let x0 = a.a[(k + 1) * n + k];
+        let xn = (k + 1..n).map(|i| a.a[i * n + k].norm_sqr()).sum::<f64>().sqrt();
+        if xn == 0.0 || m == 1 && x0.im == 0.0 && x0.re <= 0.0 {
+            sub[k] = x0;
+            continue;
         }
-        for p in 0..n {
-            for q in p + 1..n {
-                let apq = a.get(p, q);
-                let r = apq.norm();
-                if r <= tol * 1e-3 {
-                    continue;
-                }
-                let (app, aqq) = (a.get(p, p).re, a.get(q, q).re);
-                let theta = 0.5 * (2.0 * r).atan2(aqq - app);
-                let (c, s) = (theta.cos(), theta.sin());
-                let e = apq / r; // e^{iφ}
-                // Columns: a[:,p] ← c a[:,p] − s e^{-iφ} a[:,q]; a[:,q] ← s e^{iφ} a[:,p] + c a[:,q].
-                let (sp, sq) = (e.conj() * s, e * s);
-                for k in 0..n {
-                    let (x, y) = (a.a[k * n + p], a.a[k * n + q]);
-                    a.a[k * n + p] = x * c - y * sp;
-                    a.a[k * n + q] = x * sq + y * c;
-                    let (x, y) = (v.a[k * n + p], v.a[k * n + q]);
-                    v.a[k * n + p] = x * c - y * sp;
-                    v.a[k * n + q] = x * sq + y * c;
-                }
-                // Rows: the conjugate transpose of the same rotation.
-                for k in 0..n {
-                    let (x, y) = (a.a[p * n + k], a.a[q * n + k]);
-                    a.a[p * n + k] = x * c - y * sp.conj();
-                    a.a[q * n + k] = x * sq.conj() + y * c;
-                }
-                a.a[p * n + q] = C64::new(0.0, 0.0);
-                a.a[q * n + p] = C64::new(0.0, 0.0);
+        let ph = if x0.norm() > 0.0 { x0 / x0.norm() } else { C64::new(1.0, 0.0) };
+        let alpha = -ph * xn;
+        for (t, i) in (k + 1..n).enumerate() {
+            v[t] = a.a[i * n + k];
+        }
+        v[0] -= alpha;
+        let vv: f64 = v[..m].iter().map(|z| z.norm_sqr()).sum();
+        if vv == 0.0 {
+            sub[k] = x0;
+            continue;
+        }
+        let tau = 2.0 / vv;
+        // p = τ A₂₂ v, K = (τ/2) vᴴ p, w = p − K v
+        for (t, i) in (k + 1..n).enumerate() {
+            let row = &a.a[i * n + k + 1..i * n + n];
+            p[t] = row.iter().zip(&v[..m]).map(|(x, y)| x * y).sum::<C64>() * tau;
+        }
+        let kf = 0.5 * tau * v[..m].iter().zip(&p[..m]).map(|(x, y)| x.conj() * y).sum::<C64>().re;
+        for t in 0..m {
+            p[t] -= v[t] * kf;
+        }
+        for (t, i) in (k + 1..n).enumerate() {
+            let (vi, wi) = (v[t], p[t]);
+            let row = &mut a.a[i * n + k + 1..i * n + n];
+            for (u, r) in row.iter_mut().enumerate() {
+                *r -= vi * p[u].conj() + wi * v[u].conj();
+            }
+        }
+        sub[k] = alpha;
+        // Q ← Q P_k: every row r of Q: Q[r, k+1..] −= τ (Q[r, k+1..]·v) vᴴ.
+        for r in 0..n {
+            let s: C64 = (0..m).map(|t| q[(k + 1 + t) * n + r] * v[t]).sum::<C64>() * tau;
+            for t in 0..m {
+                q[(k + 1 + t) * n + r] -= s * v[t].conj();
             }
         }
     }
+    // Real tridiagonal via D; fold D into Q's columns.
+    let mut dph = C64::new(1.0, 0.0);
+    for k in 0..n {
+        d[k] = a.a[k * n + k].re;
+        if k > 0 {
+            q[k * n..(k + 1) * n].iter_mut().for_each(|z| *z *= dph);
+        }
+        if k + 1 < n {
+            let s = sub[k];
+            e[k] = s.norm();
+            if e[k] > 0.0 {
+                dph *= s / e[k];
+            }
+        }
+    }
+    let z = tql(&mut d, &mut e);
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| a.get(j, j).re.total_cmp(&a.get(i, i).re));
-    let vals = order.iter().map(|&i| a.get(i, i).re).collect();
+    order.sort_by(|&i, &j| d[j].total_cmp(&d[i]));
+    let vals = order.iter().map(|&i| d[i]).collect();
     let mut vs = Mat::zeros(n);
-    for (k, &i) in order.iter().enumerate() {
+    for (col, &i) in order.iter().enumerate() {
+        let zc = &z[i * n..(i + 1) * n];
         for r in 0..n {
-            vs.a[r * n + k] = v.a[r * n + i];
+            vs.a[r * n + col] = (0..n).map(|j| q[j * n + r] * zc[j]).sum();
         }
     }
     (vals, vs)
+}
+
+/// Implicit QL with Wilkinson shifts on the symmetric tridiagonal (`d` diagonal, `e[i]`
+/// coupling i and i+1); `d` becomes the eigenvalues. Returns the eigenvectors by columns
+/// (`z[k * n + i]` = component i of vector k).
+fn tql(d: &mut [f64], e: &mut [f64]) -> Vec<f64> {
+    let n = d.len();
+    let mut z = vec![0.0f64; n * n];
+    (0..n).for_each(|i| z[i * n + i] = 1.0);
+    for l in 0..n {
+        for _iter in 0..100 {
+            let mut m = l;
+            while m + 1 < n {
+                let dd = d[m].abs() + d[m + 1].abs();
+                if e[m].abs() <= f64::EPSILON * dd {
+                    break;
+                }
+                m += 1;
+            }
+            if m == l {
+                break;
+            }
+            let mut g = (d[l + 1] - d[l]) / (2.0 * e[l]);
+            let mut r = g.hypot(1.0);
+            g = d[m] - d[l] + e[l] / (g + r.copysign(g));
+            let (mut s, mut c, mut p) = (1.0f64, 1.0f64, 0.0f64);
+            let mut i = m;
+            let mut underflow = false;
+            while i > l {
+                i -= 1;
+                let f = s * e[i];
+                let b = c * e[i];
+                r = f.hypot(g);
+                e[i + 1] = r;
+                if r == 0.0 {
+                    d[i + 1] -= p;
+                    e[m] = 0.0;
+                    underflow = true;
+                    break;
+                }
+                s = f / r;
+                c = g / r;
+                g = d[i + 1] - p;
+                r = (d[i] - g) * s + 2.0 * c * b;
+                p = s * r;
+                d[i + 1] = g + p;
+                g = c * r - b;
+                let (lo, hi) = z.split_at_mut((i + 1) * n);
+                let (zi, zi1) = (&mut lo[i * n..], &mut hi[..n]);
+                for (x, y) in zi.iter_mut().zip(zi1.iter_mut()) {
+                    let f = *y;
+                    *y = s * *x + c * f;
+                    *x = c * *x - s * f;
+                }
+            }
+            if underflow {
+                continue;
+            }
+            d[l] -= p;
+            e[l] = g;
+            e[m] = 0.0;
+        }
+    }
+    z
 }
 
 /// The `m` dominant eigenpairs of a small Hermitian positive semi-definite matrix `g` (n×n,
@@ -120,6 +219,17 @@ pub fn orth_iter(g: &[C64], n: usize, q: &mut [C64], m: usize, iters: usize, val
         let col = &q[k * n..(k + 1) * n];
         matvec(g, n, col, &mut t[..n]);
         vals[k] = col.iter().zip(&t[..n]).map(|(a, b)| (a.conj() * b).re).sum();
+    }
+    // Order by Rayleigh quotient (a start vector may have converged to the smaller one first).
+    for k in 1..m {
+        let mut j = k;
+        while j > 0 && vals[j] > vals[j - 1] {
+            vals.swap(j, j - 1);
+            for i in 0..n {
+                q.swap(j * n + i, (j - 1) * n + i);
+            }
+            j -= 1;
+        }
     }
 }
 
@@ -171,7 +281,7 @@ mod tests {
 
     #[test]
     fn eigh_reconstructs_and_is_orthonormal() {
-        for n in [1, 2, 5, 17] {
+        for n in [1, 2, 3, 5, 17, 40] {
             let h = random_hermitian(n, n as u64);
             let (vals, v) = eigh(&h);
             assert!(vals.windows(2).all(|w| w[0] >= w[1]));

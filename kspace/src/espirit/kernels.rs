@@ -129,13 +129,10 @@ pub(crate) fn image_space_eigen(
                 for (gv, tv) in g.iter_mut().zip(t.chunks_exact(nd)) {
                     *gv = tv.iter().zip(e).map(|(a, b)| a * b).sum::<C64>() * norm;
                 }
-                let steps = if j == 0 {
+                if j == 0 {
                     start_vectors(&g, nc, m, &mut q);
-                    iters.max(1)
-                } else {
-                    iters.max(1)
-                };
-                orth_iter(&g, nc, &mut q, m, steps, &mut vals);
+                }
+                orth_iter(&g, nc, &mut q, m, iters.max(1), &mut vals);
                 for s in 0..m {
                     erow[[j, s]] = vals[s] as f32;
                     for c in 0..nc {
