@@ -113,9 +113,13 @@ pub(crate) fn image_space_eigen(
     maps.axis_iter_mut(Axis(0)).into_par_iter().zip(eig.axis_iter_mut(Axis(0))).enumerate().for_each(
         |(i, (mut mrow, mut erow))| {
             let ey: Vec<C64> = (0..nd).map(|d| phase(d, i, h)).collect();
-            // T[(a·C + b)·nd + dx] = Σ_dy K_ab(dy, dx) e_y(dy)
+            // T[(a·C + b)·nd + dx] = Σ_dy K_ab(dy, dx) e_y(dy), upper triangle b ≥ a only
+            // (G is Hermitian).
             let mut t = vec![C64::new(0.0, 0.0); nc * nc * nd];
             for (ab, tv) in t.chunks_exact_mut(nd).enumerate() {
+                if ab % nc < ab / nc {
+                    continue;
+                }
                 let kb = &kern[ab * nd * nd..(ab + 1) * nd * nd];
                 for (dy, &e) in ey.iter().enumerate() {
                     tv.iter_mut().zip(&kb[dy * nd..(dy + 1) * nd]).for_each(|(o, &kv)| *o += kv * e);
@@ -126,8 +130,13 @@ pub(crate) fn image_space_eigen(
             let mut vals = vec![0.0f64; m];
             for j in 0..w {
                 let e = &ex[j * nd..(j + 1) * nd];
-                for (gv, tv) in g.iter_mut().zip(t.chunks_exact(nd)) {
-                    *gv = tv.iter().zip(e).map(|(a, b)| a * b).sum::<C64>() * norm;
+                for a in 0..nc {
+                    for b in a..nc {
+                        let tv = &t[(a * nc + b) * nd..(a * nc + b + 1) * nd];
+                        let v = tv.iter().zip(e).map(|(x, y)| x * y).sum::<C64>() * norm;
+                        g[a * nc + b] = v;
+                        g[b * nc + a] = v.conj();
+                    }
                 }
                 if j == 0 {
                     start_vectors(&g, nc, m, &mut q);
