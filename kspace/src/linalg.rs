@@ -142,8 +142,8 @@ pub fn eigh(h: &Mat) -> (Vec<f64>, Mat) {
                 acc.iter_mut().zip(&q[j * n..(j + 1) * n]).for_each(|(a, &qv)| *a += qv * zj);
             }
         }
-        for r in 0..n {
-            vs.a[r * n + col] = acc[r];
+        for (r, &a) in acc.iter().enumerate() {
+            vs.a[r * n + col] = a;
         }
     }
     (vals, vs)
@@ -227,7 +227,11 @@ pub fn orth_iter(g: &[C64], n: usize, q: &mut [C64], m: usize, iters: usize, val
         for k in 0..m {
             matvec(g, n, &q[k * n..(k + 1) * n], &mut t[k * n..(k + 1) * n]);
             // Rayleigh quotient of the current (orthonormal) column.
-            vals[k] = q[k * n..(k + 1) * n].iter().zip(&t[k * n..(k + 1) * n]).map(|(a, b)| (a.conj() * b).re).sum();
+            vals[k] = q[k * n..(k + 1) * n]
+                .iter()
+                .zip(&t[k * n..(k + 1) * n])
+                .map(|(a, b)| (a.conj() * b).re)
+                .sum();
         }
         q.copy_from_slice(&t);
         gram_schmidt(q, n, m);
@@ -277,7 +281,9 @@ fn gram_schmidt(q: &mut [C64], n: usize, m: usize) {
         if nrm > 1e-300 {
             col.iter_mut().for_each(|z| *z /= nrm);
         } else {
-            col.iter_mut().enumerate().for_each(|(i, z)| *z = C64::new(if i == k % n { 1.0 } else { 0.0 }, 0.0));
+            col.iter_mut()
+                .enumerate()
+                .for_each(|(i, z)| *z = C64::new(if i == k % n { 1.0 } else { 0.0 }, 0.0));
         }
     }
 }

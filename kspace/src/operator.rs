@@ -51,7 +51,10 @@ impl SenseOperator {
             )));
         }
         if mask.shape() != (h, w) {
-            return Err(KspaceError::Shape(format!("mask {:?} does not match maps ({h}, {w})", mask.shape())));
+            return Err(KspaceError::Shape(format!(
+                "mask {:?} does not match maps ({h}, {w})",
+                mask.shape()
+            )));
         }
         if maps.iter().any(|z| !z.re.is_finite() || !z.im.is_finite()) {
             return Err(KspaceError::InvalidParameter("sensitivity maps contain NaN or Inf".into()));
@@ -114,7 +117,7 @@ impl SenseOperator {
         for_each_coil(y.view_mut(), |c, mut yc, par| {
             coil_image(maps, c, x, &mut yc);
             fft(plan, &mut yc, true, par);
-            Zip::from(&mut yc).and(pat).for_each(|v, &p| *v = *v * p);
+            Zip::from(&mut yc).and(pat).for_each(|v, &p| *v *= p);
         });
         Ok(())
     }
@@ -126,7 +129,7 @@ impl SenseOperator {
         let (pat, plan) = (&self.pattern, &*self.plan);
         self.work.assign(y);
         for_each_coil(self.work.view_mut(), |_, mut wc, par| {
-            Zip::from(&mut wc).and(pat).for_each(|v, &p| *v = *v * p);
+            Zip::from(&mut wc).and(pat).for_each(|v, &p| *v *= p);
             fft(plan, &mut wc, false, par);
         });
         combine_coils(&self.maps, &self.work, x);
@@ -142,7 +145,7 @@ impl SenseOperator {
         for_each_coil(self.work.view_mut(), |c, mut wc, par| {
             coil_image(maps, c, x, &mut wc);
             fft(plan, &mut wc, true, par);
-            Zip::from(&mut wc).and(pat).for_each(|v, &p| *v = *v * p);
+            Zip::from(&mut wc).and(pat).for_each(|v, &p| *v *= p);
             fft(plan, &mut wc, false, par);
         });
         combine_coils(&self.maps, &self.work, out);
@@ -194,15 +197,14 @@ impl SenseOperator {
 
 /// `⟨a, b⟩ = Σ conj(a)·b` (f64 accumulation).
 pub fn dot(a: &ArrayView3<C32>, b: &ArrayView3<C32>) -> num_complex::Complex64 {
-    let s = Zip::from(a).and(b).par_fold(
+    Zip::from(a).and(b).par_fold(
         || num_complex::Complex64::new(0.0, 0.0),
         |acc, x, y| {
             let p = x.conj() * y;
             acc + num_complex::Complex64::new(p.re as f64, p.im as f64)
         },
         |a, b| a + b,
-    );
-    s
+    )
 }
 
 /// `‖a‖₂` (f64 accumulation).
@@ -229,12 +231,16 @@ where
 
 /// `dst = Σ_m S_{m,c} · x_m` for coil `c`.
 fn coil_image(maps: &Array4<C32>, c: usize, x: &ArrayView3<C32>, dst: &mut ArrayViewMut2<C32>) {
-    Zip::from(&mut *dst).and(&maps.index_axis(Axis(0), 0).index_axis(Axis(0), c)).and(&x.index_axis(Axis(0), 0)).for_each(
-        |d, &s, &v| *d = s * v,
-    );
+    Zip::from(&mut *dst)
+        .and(&maps.index_axis(Axis(0), 0).index_axis(Axis(0), c))
+        .and(&x.index_axis(Axis(0), 0))
+        .for_each(|d, &s, &v| *d = s * v);
     for m in 1..maps.dim().0 {
         let s = maps.index_axis(Axis(0), m);
-        Zip::from(&mut *dst).and(&s.index_axis(Axis(0), c)).and(&x.index_axis(Axis(0), m)).for_each(|d, &s, &v| *d += s * v);
+        Zip::from(&mut *dst)
+            .and(&s.index_axis(Axis(0), c))
+            .and(&x.index_axis(Axis(0), m))
+            .for_each(|d, &s, &v| *d += s * v);
     }
 }
 

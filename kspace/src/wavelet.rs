@@ -22,7 +22,7 @@
 //! the image is rolled circularly by a random (sy, sx) ∈ [0, 2^L]² before `Ψ` and back after
 //! `Ψᵀ`, which removes the blocky artefacts of thresholding on a fixed dyadic grid.
 
-use crate::C32;
+use crate::{KspaceError, Result, C32};
 use ndarray::{Array2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
@@ -49,19 +49,22 @@ pub struct Wavelet2 {
 impl Wavelet2 {
     /// The transform for (H, W) with BART's level rule (see module docs).
     pub fn new(h: usize, w: usize) -> Self {
-        Self::with_levels(h, w, Self::max_levels(h, w, MIN_SIZE))
+        Wavelet2 { h, w, levels: Self::max_levels(h, w, MIN_SIZE) }
     }
 
-    /// An explicit number of levels (H and W must be divisible by 2^levels).
-    pub fn with_levels(h: usize, w: usize, levels: usize) -> Self {
-        assert!(levels == 0 || (h % (1 << levels) == 0 && w % (1 << levels) == 0), "size not divisible by 2^levels");
-        Wavelet2 { h, w, levels }
+    /// An explicit number of levels; H and W must be divisible by 2^levels.
+    pub fn with_levels(h: usize, w: usize, levels: usize) -> Result<Self> {
+        let f = 1usize.checked_shl(levels as u32).unwrap_or(0);
+        if f == 0 || !h.is_multiple_of(f) || !w.is_multiple_of(f) {
+            return Err(KspaceError::InvalidParameter(format!("{h}×{w} is not divisible by 2^{levels}")));
+        }
+        Ok(Wavelet2 { h, w, levels })
     }
 
     /// Largest L with H, W divisible by 2^L and min(H, W)/2^L ≥ `min_size`.
     pub fn max_levels(h: usize, w: usize, min_size: usize) -> usize {
         let mut l = 0;
-        while h % (2 << l) == 0 && w % (2 << l) == 0 && h.min(w) / (2 << l) >= min_size.max(2) {
+        while h.is_multiple_of(2 << l) && w.is_multiple_of(2 << l) && h.min(w) / (2 << l) >= min_size.max(2) {
             l += 1;
         }
         l

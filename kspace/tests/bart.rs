@@ -19,11 +19,18 @@ struct Case {
 }
 
 fn load() -> Case {
-    let coils = |name: &str| read_cfl(&format!("bart/{name}")).remove_axis(Axis(1)).into_dimensionality::<Ix3>().unwrap();
+    let coils = |name: &str| {
+        read_cfl(&format!("bart/{name}")).remove_axis(Axis(1)).into_dimensionality::<Ix3>().unwrap()
+    };
     let pat = read_cfl("bart/pat").into_dimensionality::<Ix2>().unwrap();
     let keep = pat.mapv(|z| z.re > 0.5);
     let prob = Array2::ones(keep.raw_dim());
-    Case { ksp: coils("ksp"), ksp_u: coils("ksp_u"), mask: SamplingMask::new(keep, prob), maps: coils("maps") }
+    Case {
+        ksp: coils("ksp"),
+        ksp_u: coils("ksp_u"),
+        mask: SamplingMask::new(keep, prob),
+        maps: coils("maps"),
+    }
 }
 
 fn image(name: &str) -> Array2<C32> {
@@ -46,7 +53,11 @@ fn reference(c: &Case) -> Array2<C32> {
 #[test]
 fn data_scaling_matches_bart() {
     let c = load();
-    let want: f32 = std::fs::read_to_string(format!("{}bart/scaling.txt", common::FIXTURES)).unwrap().trim().parse().unwrap();
+    let want: f32 = std::fs::read_to_string(format!("{}bart/scaling.txt", common::FIXTURES))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let got = bart_scaling(&c.ksp_u.view(), &c.mask);
     assert!((got - want).abs() <= 1e-3 * want, "scaling {got} vs BART {want}");
 }

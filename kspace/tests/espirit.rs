@@ -50,7 +50,11 @@ fn espirit_recovers_simulated_maps_up_to_phase() {
     let frac = agreement(&img, &maps.first(), &s, 0.95);
     assert!(frac >= 0.99, "only {frac} of object pixels have |⟨s, s_true⟩| ≥ 0.95");
     // Eigenvalue ≈ 1 inside the object, and the crop zeroes the far background.
-    let inside: Vec<f32> = img.indexed_iter().filter(|(_, &v)| v > 0.0).map(|(ij, _)| maps.eigenvalues[[0, ij.0, ij.1]]).collect();
+    let inside: Vec<f32> = img
+        .indexed_iter()
+        .filter(|(_, &v)| v > 0.0)
+        .map(|(ij, _)| maps.eigenvalues[[0, ij.0, ij.1]])
+        .collect();
     let mean = inside.iter().sum::<f32>() / inside.len() as f32;
     assert!(mean > 0.95, "mean eigenvalue in the object {mean}");
     assert!(maps.maps.iter().all(|z| z.re.is_finite() && z.im.is_finite()));
@@ -63,7 +67,9 @@ fn espirit_two_map_sets_and_rectangular_grid() {
     let maps = espirit(&k.view(), &SamplingMask::full((48, 40)), &opts).unwrap();
     assert_eq!(maps.maps.dim(), (2, 6, 48, 40));
     assert!(agreement(&img, &maps.first(), &s, 0.95) >= 0.99);
-    for ((_, i, j), &e2) in maps.eigenvalues.index_axis(ndarray::Axis(0), 1).indexed_iter().map(|(ij, e)| ((0, ij.0, ij.1), e)) {
+    for ((_, i, j), &e2) in
+        maps.eigenvalues.index_axis(ndarray::Axis(0), 1).indexed_iter().map(|(ij, e)| ((0, ij.0, ij.1), e))
+    {
         assert!(e2 <= maps.eigenvalues[[0, i, j]] + 1e-4);
     }
 }
@@ -76,7 +82,9 @@ fn small_calibration_region_falls_back_to_low_resolution_maps() {
     kspace::undersample::undersample_inplace(&mut under, &mask).unwrap();
     let maps = espirit(&under.view(), &mask, &EspiritOptions::default()).unwrap();
     match maps.method {
-        MapsMethod::LowResolution { found: Some((fh, fw)), .. } => assert!(fh >= 8 && fw >= 8 && fh.min(fw) < 12),
+        MapsMethod::LowResolution { found: Some((fh, fw)), .. } => {
+            assert!(fh >= 8 && fw >= 8 && fh.min(fw) < 12)
+        }
         m => panic!("expected the low-resolution fallback, got {m:?}"),
     }
     assert!(maps.maps.iter().all(|z| z.re.is_finite() && z.im.is_finite()));
@@ -94,7 +102,12 @@ fn mask_without_centre_single_coil_and_bad_input() {
     let maps = espirit(&k.view(), &mask, &EspiritOptions::default()).unwrap();
     assert!(matches!(maps.method, MapsMethod::LowResolution { found: None, .. }));
     // One coil: maps = 1.
-    let one = espirit(&k.slice(ndarray::s![0..1, .., ..]), &SamplingMask::full((32, 32)), &EspiritOptions::default()).unwrap();
+    let one = espirit(
+        &k.slice(ndarray::s![0..1, .., ..]),
+        &SamplingMask::full((32, 32)),
+        &EspiritOptions::default(),
+    )
+    .unwrap();
     assert_eq!(one.method, MapsMethod::SingleCoil);
     assert!(one.maps.iter().all(|&z| z == C32::new(1.0, 0.0)));
     // Zero coils, all-zero data, NaN in the calibration region, bad options: errors.

@@ -15,7 +15,9 @@ fn random_mask(r: &mut Rand, h: usize, w: usize) -> SamplingMask {
 #[test]
 fn adjoint_matches_forward_for_many_coils_and_sizes() {
     let mut r = Rand(1);
-    for &(m, c, h, w) in &[(1, 1, 16, 16), (1, 3, 15, 9), (2, 4, 7, 12), (1, 8, 32, 33), (1, 32, 12, 10), (2, 2, 1, 5)] {
+    for &(m, c, h, w) in
+        &[(1, 1, 16, 16), (1, 3, 15, 9), (2, 4, 7, 12), (1, 8, 32, 33), (1, 32, 12, 10), (2, 2, 1, 5)]
+    {
         let maps = Array4::from_shape_simple_fn((m, c, h, w), || r.c());
         let mask = random_mask(&mut r, h, w);
         let mut op = SenseOperator::with_map_sets(maps, &mask).unwrap();

@@ -26,8 +26,10 @@ fn setup(nc: usize, h: usize, w: usize) -> (Array2<C32>, Array3<C32>, Array3<C32
 fn mask(h: usize, w: usize, seed: u64) -> SamplingMask {
     let mut r = Rand(seed);
     let keep = Array2::from_shape_fn((h, w), |(i, j)| {
-        let d = ((i as f32 - h as f32 / 2.0).powi(2) + (j as f32 - w as f32 / 2.0).powi(2)).sqrt() / (h.min(w) as f32 / 2.0);
-        (i + 6 >= h / 2 && i < h / 2 + 6 && j + 6 >= w / 2 && j < w / 2 + 6) || r.next() + 0.5 < 0.45 * (1.0 - d).max(0.15)
+        let d = ((i as f32 - h as f32 / 2.0).powi(2) + (j as f32 - w as f32 / 2.0).powi(2)).sqrt()
+            / (h.min(w) as f32 / 2.0);
+        (i + 6 >= h / 2 && i < h / 2 + 6 && j + 6 >= w / 2 && j < w / 2 + 6)
+            || r.next() + 0.5 < 0.45 * (1.0 - d).max(0.15)
     });
     let prob = Array2::ones((h, w));
     SamplingMask::new(keep, prob)
@@ -145,7 +147,14 @@ fn single_coil_works_with_every_method() {
     for x in [
         sense(&mut op, &k.view(), &full, &o).unwrap(),
         l1_wavelet(&mut op, &k.view(), &full, &o).unwrap(),
-        total_variation(&mut op, &k.view(), &full, &o, &TvOptions { cg_tolerance: 0.0, ..Default::default() }).unwrap(),
+        total_variation(
+            &mut op,
+            &k.view(),
+            &full,
+            &o,
+            &TvOptions { cg_tolerance: 0.0, ..Default::default() },
+        )
+        .unwrap(),
     ] {
         assert!(max_err(&x.first_map_set().to_owned(), &img) < 1e-3);
     }
@@ -171,7 +180,9 @@ fn nan_data_and_bad_options_are_errors() {
     assert!(sense(&mut op, &k.view(), &m, &PicsOptions { lambda: -1.0, ..o }).is_err());
     assert!(sense(&mut op, &k.view(), &m, &PicsOptions { scaling: Scaling::Fixed(0.0), ..o }).is_err());
     assert!(l1_wavelet(&mut op, &k.view(), &m, &PicsOptions { step: f32::NAN, ..o }).is_err());
-    assert!(total_variation(&mut op, &k.view(), &m, &o, &TvOptions { rho: 0.0, ..Default::default() }).is_err());
+    assert!(
+        total_variation(&mut op, &k.view(), &m, &o, &TvOptions { rho: 0.0, ..Default::default() }).is_err()
+    );
     assert!(sense(&mut op, &k.slice(ndarray::s![..2, .., ..]), &m, &o).is_err());
     // All-zero data: zeros, not NaN.
     let z = sense(&mut op, &Array3::zeros((3, 16, 16)).view(), &m, &o).unwrap();

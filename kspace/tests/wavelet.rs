@@ -17,8 +17,9 @@ fn energy(x: &Array2<C32>) -> f64 {
 fn db2_matches_pywavelets_periodization() {
     for (h, w, l) in [(32, 32, 1), (64, 48, 2), (8, 12, 1)] {
         let x = read_cfl(&format!("wavelet/db2_{h}x{w}_L{l}_x")).into_dimensionality::<Ix2>().unwrap();
-        let want = read_cfl(&format!("wavelet/db2_{h}x{w}_L{l}_coeffs")).into_dimensionality::<Ix2>().unwrap();
-        let wav = Wavelet2::with_levels(h, w, l);
+        let want =
+            read_cfl(&format!("wavelet/db2_{h}x{w}_L{l}_coeffs")).into_dimensionality::<Ix2>().unwrap();
+        let wav = Wavelet2::with_levels(h, w, l).unwrap();
         let mut c = x.clone();
         wav.forward(&mut c.view_mut());
         let err = c.iter().zip(&want).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
@@ -76,4 +77,11 @@ fn roll_is_circular_and_invertible() {
     assert_eq!(x[[1, 0]], orig[[0, 1]]);
     roll(&mut x, -1, 1);
     assert_eq!(x, orig);
+}
+
+#[test]
+fn explicit_levels_must_divide_the_size() {
+    assert!(Wavelet2::with_levels(48, 40, 3).is_ok());
+    assert!(Wavelet2::with_levels(48, 40, 4).is_err());
+    assert!(Wavelet2::with_levels(48, 40, 200).is_err());
 }

@@ -31,7 +31,9 @@ use rayon::prelude::*;
 pub(crate) fn signal_projector(cal: &ArrayView3<C32>, k: usize, threshold: f32) -> Result<(Mat, usize)> {
     let (nc, ch, cw) = cal.dim();
     if ch < k || cw < k {
-        return Err(KspaceError::InvalidParameter(format!("calibration region {ch}×{cw} is smaller than the {k}×{k} kernel")));
+        return Err(KspaceError::InvalidParameter(format!(
+            "calibration region {ch}×{cw} is smaller than the {k}×{k} kernel"
+        )));
     }
     let n = nc * k * k;
     let (py, px) = (ch - k + 1, cw - k + 1);
@@ -64,7 +66,7 @@ pub(crate) fn signal_projector(cal: &ArrayView3<C32>, k: usize, threshold: f32) 
         return Err(KspaceError::InvalidParameter("calibration region contains NaN or Inf".into()));
     }
     let (vals, v) = eigh(&gram);
-    if vals.first().map_or(true, |&l| l <= 0.0) {
+    if vals.first().is_none_or(|&l| l <= 0.0) {
         return Err(KspaceError::InvalidParameter("calibration region holds no signal (all zero)".into()));
     }
     let kept = vals.iter().take_while(|&&l| l / vals[0] > threshold as f64).count().max(1);
@@ -103,7 +105,8 @@ pub(crate) fn image_space_eigen(
         }
     }
     let phase = |d: usize, r: usize, n: usize| {
-        let t = -2.0 * std::f64::consts::PI * (d as f64 - (k - 1) as f64) * (r as f64 - (n / 2) as f64) / n as f64;
+        let t = -2.0 * std::f64::consts::PI * (d as f64 - (k - 1) as f64) * (r as f64 - (n / 2) as f64)
+            / n as f64;
         C64::new(t.cos(), t.sin())
     };
     let ex: Vec<C64> = (0..w).flat_map(|j| (0..nd).map(move |d| phase(d, j, w))).collect();
@@ -167,7 +170,11 @@ fn start_vectors(g: &[C64], n: usize, m: usize, q: &mut [C64]) {
     for s in 0..m {
         let j = cols[s % n].1;
         for i in 0..n {
-            q[s * n + i] = if cols[s % n].0 > 0.0 { g[i * n + j] } else { C64::new(if i == s % n { 1.0 } else { 0.0 }, 0.0) };
+            q[s * n + i] = if cols[s % n].0 > 0.0 {
+                g[i * n + j]
+            } else {
+                C64::new(if i == s % n { 1.0 } else { 0.0 }, 0.0)
+            };
         }
     }
 }

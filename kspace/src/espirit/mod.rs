@@ -53,7 +53,15 @@ pub struct EspiritOptions {
 
 impl Default for EspiritOptions {
     fn default() -> Self {
-        EspiritOptions { kernel: 6, calib: 24, threshold: 0.001, crop: 0.8, maps: 1, iterations: 30, min_calib: 12 }
+        EspiritOptions {
+            kernel: 6,
+            calib: 24,
+            threshold: 0.001,
+            crop: 0.8,
+            maps: 1,
+            iterations: 30,
+            min_calib: 12,
+        }
     }
 }
 
@@ -89,7 +97,10 @@ impl Maps {
 fn check(opts: &EspiritOptions, nc: usize) -> Result<()> {
     let bad = |m: String| Err(KspaceError::InvalidParameter(m));
     if opts.kernel == 0 || opts.calib < opts.kernel {
-        return bad(format!("ESPIRiT kernel {} must be ≥ 1 and ≤ calibration size {}", opts.kernel, opts.calib));
+        return bad(format!(
+            "ESPIRiT kernel {} must be ≥ 1 and ≤ calibration size {}",
+            opts.kernel, opts.calib
+        ));
     }
     if !(opts.maps >= 1 && opts.maps <= 2.min(nc.max(1))) {
         return bad(format!("ESPIRiT map sets must be 1 or 2 (and ≤ coils {nc}), got {}", opts.maps));
@@ -105,7 +116,10 @@ fn check(opts: &EspiritOptions, nc: usize) -> Result<()> {
 pub fn espirit(kspace: &ArrayView3<C32>, mask: &SamplingMask, opts: &EspiritOptions) -> Result<Maps> {
     let (nc, h, w) = kspace.dim();
     if nc == 0 || h == 0 || w == 0 {
-        return Err(KspaceError::InvalidParameter(format!("sensitivity maps need ≥ 1 coil and a non-empty grid, got {:?}", kspace.shape())));
+        return Err(KspaceError::InvalidParameter(format!(
+            "sensitivity maps need ≥ 1 coil and a non-empty grid, got {:?}",
+            kspace.shape()
+        )));
     }
     if mask.shape() != (h, w) {
         return Err(KspaceError::Shape(format!("mask {:?} does not match k-space ({h}, {w})", mask.shape())));
@@ -120,7 +134,10 @@ pub fn espirit(kspace: &ArrayView3<C32>, mask: &SamplingMask, opts: &EspiritOpti
     }
     let found = calibration_region(mask);
     match found {
-        Some((rh, rw)) if rh.min(h) >= opts.min_calib.max(opts.kernel) && rw.min(w) >= opts.min_calib.max(opts.kernel) => {
+        Some((rh, rw))
+            if rh.min(h) >= opts.min_calib.max(opts.kernel)
+                && rw.min(w) >= opts.min_calib.max(opts.kernel) =>
+        {
             espirit_calibrated(kspace, (rh.min(opts.calib), rw.min(opts.calib)), opts)
         }
         _ => low_resolution(kspace, mask, opts, found),
@@ -129,7 +146,11 @@ pub fn espirit(kspace: &ArrayView3<C32>, mask: &SamplingMask, opts: &EspiritOpti
 
 /// ESPIRiT on the fully sampled centred region `calib = (rows, cols)` (no fallback: errors if
 /// the region is smaller than the kernel or holds no signal).
-pub fn espirit_calibrated(kspace: &ArrayView3<C32>, calib: (usize, usize), opts: &EspiritOptions) -> Result<Maps> {
+pub fn espirit_calibrated(
+    kspace: &ArrayView3<C32>,
+    calib: (usize, usize),
+    opts: &EspiritOptions,
+) -> Result<Maps> {
     let (nc, h, w) = kspace.dim();
     check(opts, nc)?;
     let (ch, cw) = (calib.0.min(h), calib.1.min(w));
@@ -151,7 +172,12 @@ pub fn espirit_calibrated(kspace: &ArrayView3<C32>, calib: (usize, usize), opts:
 }
 
 /// The fallback: RSS-normalised low-resolution maps of the density-compensated centre.
-fn low_resolution(kspace: &ArrayView3<C32>, mask: &SamplingMask, opts: &EspiritOptions, found: Option<(usize, usize)>) -> Result<Maps> {
+fn low_resolution(
+    kspace: &ArrayView3<C32>,
+    mask: &SamplingMask,
+    opts: &EspiritOptions,
+    found: Option<(usize, usize)>,
+) -> Result<Maps> {
     let (nc, h, w) = kspace.dim();
     let mut dc = density_compensate(kspace, mask)?;
     dc.mapv_inplace(|z| if z.re.is_finite() && z.im.is_finite() { z } else { C32::new(0.0, 0.0) });
@@ -159,7 +185,9 @@ fn low_resolution(kspace: &ArrayView3<C32>, mask: &SamplingMask, opts: &EspiritO
     let sopts = SensitivityOptions { window: Window::Hann, threshold: 0.0 };
     let s = estimate_sensitivities(&dc, calib, &sopts)?;
     if s.iter().all(|z| z.norm_sqr() == 0.0) {
-        return Err(KspaceError::InvalidParameter("no signal in the central k-space region: cannot estimate maps".into()));
+        return Err(KspaceError::InvalidParameter(
+            "no signal in the central k-space region: cannot estimate maps".into(),
+        ));
     }
     Ok(Maps {
         maps: s.into_shape_with_order((1, nc, h, w)).expect("contiguous"),

@@ -15,7 +15,13 @@ use ndarray::{Array3, ArrayView3, ArrayViewMut3, Zip};
 ///  β = ‖r_new‖²/‖r‖²; p = r + β p }`.
 ///
 /// Returns the number of iterations done. `apply(v, out)` must write `N v` into `out`.
-pub fn conjugate_gradient<F>(mut apply: F, b: &ArrayView3<C32>, x: &mut Array3<C32>, iters: usize, tol: f32) -> Result<usize>
+pub fn conjugate_gradient<F>(
+    mut apply: F,
+    b: &ArrayView3<C32>,
+    x: &mut Array3<C32>,
+    iters: usize,
+    tol: f32,
+) -> Result<usize>
 where
     F: FnMut(&ArrayView3<C32>, &mut ArrayViewMut3<C32>) -> Result<()>,
 {
@@ -52,7 +58,12 @@ where
 /// normal equations, with the data scaled as in BART (`opts.scaling`, see the module docs).
 /// λ = 0 gives plain (unregularised) SENSE; a fully sampled input then returns the
 /// least-squares image `(AᴴA)⁻¹Aᴴy`, the sensitivity-weighted coil combination.
-pub fn sense(op: &mut SenseOperator, kspace: &ArrayView3<C32>, mask: &SamplingMask, opts: &PicsOptions) -> Result<PicsResult> {
+pub fn sense(
+    op: &mut SenseOperator,
+    kspace: &ArrayView3<C32>,
+    mask: &SamplingMask,
+    opts: &PicsOptions,
+) -> Result<PicsResult> {
     check_lambda(opts.lambda)?;
     let (aty, _, sigma) = prepare(op, kspace, mask, opts.scaling)?;
     let mut x = Array3::zeros(aty.raw_dim());

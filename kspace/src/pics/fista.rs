@@ -27,7 +27,12 @@ use crate::{KspaceError, Result, SamplingMask, C32};
 use ndarray::{Array2, Array3, Axis, Zip};
 
 /// L1-wavelet reconstruction (BART `pics -l1 -r λ -i iterations`); see the module docs.
-pub fn l1_wavelet(op: &mut SenseOperator, kspace: &ndarray::ArrayView3<C32>, mask: &SamplingMask, opts: &PicsOptions) -> Result<PicsResult> {
+pub fn l1_wavelet(
+    op: &mut SenseOperator,
+    kspace: &ndarray::ArrayView3<C32>,
+    mask: &SamplingMask,
+    opts: &PicsOptions,
+) -> Result<PicsResult> {
     check_lambda(opts.lambda)?;
     if !(opts.step > 0.0 && opts.step.is_finite()) {
         return Err(KspaceError::InvalidParameter(format!("FISTA step must be > 0, got {}", opts.step)));
@@ -88,7 +93,13 @@ pub fn l1_wavelet(op: &mut SenseOperator, kspace: &ndarray::ArrayView3<C32>, mas
 }
 
 /// `½‖A x − y‖² + λ‖Ψ x‖₁` (unshifted Ψ, summed over map sets).
-pub fn objective_value(op: &mut SenseOperator, wav: &Wavelet2, x: &Array3<C32>, y: &Array3<C32>, lambda: f32) -> Result<f64> {
+pub fn objective_value(
+    op: &mut SenseOperator,
+    wav: &Wavelet2,
+    x: &Array3<C32>,
+    y: &Array3<C32>,
+    lambda: f32,
+) -> Result<f64> {
     let l1: f64 = x.axis_iter(Axis(0)).map(|xm| wav.l1_norm(&xm)).sum();
     Ok(data_term(op, &x.view(), &y.view())? + lambda as f64 * l1)
 }

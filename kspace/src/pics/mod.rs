@@ -116,7 +116,8 @@ pub fn bart_scaling(kspace: &ArrayView3<C32>, mask: &SamplingMask) -> f32 {
     v.sort_by(f32::total_cmp);
     let n = v.len();
     let rescale = ((h as f32 / ch as f32) * (w as f32 / cw as f32)).sqrt();
-    let (median, p90, max) = (v[n / 2] / rescale, v[((n as f64 * 0.9) as usize).min(n - 1)] / rescale, v[n - 1] / rescale);
+    let (median, p90, max) =
+        (v[n / 2] / rescale, v[((n as f64 * 0.9) as usize).min(n - 1)] / rescale, v[n - 1] / rescale);
     let s = if (max - p90) < 2.0 * (p90 - median) { p90 } else { max };
     if s > 0.0 && s.is_finite() {
         s
@@ -149,13 +150,15 @@ pub(crate) fn prepare(
     let sigma = match scaling {
         Scaling::Bart => bart_scaling(kspace, mask),
         Scaling::Fixed(s) if s > 0.0 && s.is_finite() => s,
-        Scaling::Fixed(s) => return Err(KspaceError::InvalidParameter(format!("data scaling must be > 0, got {s}"))),
+        Scaling::Fixed(s) => {
+            return Err(KspaceError::InvalidParameter(format!("data scaling must be > 0, got {s}")))
+        }
         Scaling::None => 1.0,
     };
     let mut y = kspace.to_owned();
-    ndarray::Zip::from(y.lanes_mut(Axis(0))).and(&mask.keep).par_for_each(|mut l, &k| {
-        l.mapv_inplace(|z| if k { z / sigma } else { C32::new(0.0, 0.0) })
-    });
+    ndarray::Zip::from(y.lanes_mut(Axis(0)))
+        .and(&mask.keep)
+        .par_for_each(|mut l, &k| l.mapv_inplace(|z| if k { z / sigma } else { C32::new(0.0, 0.0) }));
     let aty = op.apply_adjoint(&y.view())?;
     Ok((aty, y, sigma))
 }

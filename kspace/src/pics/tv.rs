@@ -48,7 +48,8 @@ pub fn total_variation(
     tv: &TvOptions,
 ) -> Result<PicsResult> {
     check_lambda(opts.lambda)?;
-    if !(tv.rho > 0.0 && tv.rho.is_finite()) || !(tv.relaxation > 0.0 && tv.relaxation < 2.0) {
+    let valid = tv.rho > 0.0 && tv.rho.is_finite() && tv.relaxation > 0.0 && tv.relaxation < 2.0;
+    if !valid {
         return Err(KspaceError::InvalidParameter(format!(
             "ADMM ρ must be > 0 and α in (0, 2), got ρ = {}, α = {}",
             tv.rho, tv.relaxation
@@ -117,11 +118,13 @@ pub fn grad_adjoint(g: &ArrayView3<C32>, out: &mut ArrayViewMut3<C32>) {
     let (m, h, w) = out.dim();
     for k in 0..m {
         let (gy, gx) = (g.slice(s![k, .., ..]), g.slice(s![m + k, .., ..]));
-        out.index_axis_mut(Axis(0), k).axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut o)| {
-            let (up, cur, gxr) = (gy.row((i + h - 1) % h), gy.row(i), gx.row(i));
-            for j in 0..w {
-                o[j] = up[j] - cur[j] + gxr[(j + w - 1) % w] - gxr[j];
-            }
-        });
+        out.index_axis_mut(Axis(0), k).axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(
+            |(i, mut o)| {
+                let (up, cur, gxr) = (gy.row((i + h - 1) % h), gy.row(i), gx.row(i));
+                for j in 0..w {
+                    o[j] = up[j] - cur[j] + gxr[(j + w - 1) % w] - gxr[j];
+                }
+            },
+        );
     }
 }

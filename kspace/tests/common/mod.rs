@@ -19,7 +19,12 @@ pub fn read_cfl(name: &str) -> ArrayD<C32> {
     let bytes = std::fs::read(format!("{FIXTURES}{name}.cfl")).expect("fixture .cfl");
     let v: Vec<C32> = bytes
         .chunks_exact(8)
-        .map(|b| C32::new(f32::from_le_bytes(b[0..4].try_into().unwrap()), f32::from_le_bytes(b[4..8].try_into().unwrap())))
+        .map(|b| {
+            C32::new(
+                f32::from_le_bytes(b[0..4].try_into().unwrap()),
+                f32::from_le_bytes(b[4..8].try_into().unwrap()),
+            )
+        })
         .collect();
     dims.reverse();
     assert_eq!(v.len(), dims.iter().product::<usize>(), "{name}: size");
@@ -76,6 +81,7 @@ pub fn coil_similarity(a: &[C32], b: &[C32]) -> f32 {
 /// PSNR (dB) of `x` against `reference` (magnitudes, peak = max |reference|).
 pub fn psnr(reference: &Array2<C32>, x: &Array2<C32>) -> f32 {
     let peak = reference.iter().map(|z| z.norm()).fold(0.0f32, f32::max);
-    let mse = reference.iter().zip(x).map(|(a, b)| (a.norm() - b.norm()).powi(2)).sum::<f32>() / x.len() as f32;
+    let mse =
+        reference.iter().zip(x).map(|(a, b)| (a.norm() - b.norm()).powi(2)).sum::<f32>() / x.len() as f32;
     10.0 * (peak * peak / mse).log10()
 }
