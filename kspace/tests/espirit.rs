@@ -120,3 +120,31 @@ fn mask_without_centre_single_coil_and_bad_input() {
     assert!(espirit(&k.view(), &full, &EspiritOptions { maps: 3, ..Default::default() }).is_err());
     assert!(espirit(&k.view(), &full, &EspiritOptions { kernel: 30, ..Default::default() }).is_err());
 }
+
+#[test]
+fn project_masks_at_8x_never_fail_and_report_the_method() {
+    use kspace::mask::{from_name, MaskParams};
+    let (img, s, k) = sim(8, 128, 128);
+    for name in ["n2n", "poisson", "random", "equispaced", "gaussian"] {
+        let mask = from_name(name, &MaskParams::new(8.0, 0.04)).unwrap().sample((128, 128), 3).unwrap();
+        let mut under = k.clone();
+        kspace::undersample::undersample_inplace(&mut under, &mask).unwrap();
+        let maps = espirit(&under.view(), &mask, &EspiritOptions::default()).unwrap();
+        eprintln!("{name} 8x: {:?}", maps.method);
+        assert!(maps.maps.iter().all(|z| z.re.is_finite() && z.im.is_finite()), "{name}");
+        let frac = agreement(&img, &maps.first(), &s, 0.9);
+        assert!(frac >= 0.8, "{name} ({:?}): maps agree on {frac} of the object", maps.method);
+    }
+}
+
+#[test]
+fn one_dimensional_mask_calibrates_on_all_rows_limited_to_24() {
+    use kspace::mask::{from_name, MaskParams};
+    let (img, s, k) = sim(8, 96, 160);
+    let mask = from_name("random", &MaskParams::new(4.0, 0.08)).unwrap().sample((96, 160), 1).unwrap();
+    let mut under = k.clone();
+    kspace::undersample::undersample_inplace(&mut under, &mask).unwrap();
+    let maps = espirit(&under.view(), &mask, &EspiritOptions::default()).unwrap();
+    assert!(matches!(maps.method, MapsMethod::Espirit { calib: (24, 13), .. }), "{:?}", maps.method);
+    assert!(agreement(&img, &maps.first(), &s, 0.95) >= 0.99);
+}
