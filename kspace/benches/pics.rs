@@ -54,14 +54,14 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(8));
     let mut op = SenseOperator::new(maps, &mask).unwrap();
     let o = PicsOptions { lambda: 0.01, iterations: 30, ..Default::default() };
-    g.bench_function("sense_cg_30", |b| b.iter(|| black_box(sense(&mut op, &k.view(), &mask, &o).unwrap())));
+    g.bench_function("sense_cg_30", |b| b.iter(|| black_box(sense(&mut op, &k.view(), &o).unwrap())));
     let o50 = PicsOptions { iterations: 50, ..o };
     g.bench_function("l1_wavelet_50", |b| {
-        b.iter(|| black_box(l1_wavelet(&mut op, &k.view(), &mask, &o50).unwrap()))
+        b.iter(|| black_box(l1_wavelet(&mut op, &k.view(), &o50).unwrap()))
     });
     let tv = TvOptions::default();
     g.bench_function("tv_admm_30", |b| {
-        b.iter(|| black_box(total_variation(&mut op, &k.view(), &mask, &o, &tv).unwrap()))
+        b.iter(|| black_box(total_variation(&mut op, &k.view(), &o, &tv).unwrap()))
     });
     let eo = EspiritOptions::default();
     g.bench_function("espirit_m1", |b| b.iter(|| black_box(espirit(&k.view(), &mask, &eo).unwrap())));

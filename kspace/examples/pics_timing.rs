@@ -38,11 +38,7 @@ fn main() {
     let m = time("ecalib -m1", || espirit(&k.view(), &mask, &EspiritOptions::default()).unwrap());
     let mut op = SenseOperator::new(m.first(), &mask).unwrap();
     let o = PicsOptions { lambda: 0.01, iterations: 30, ..Default::default() };
-    time("pics -l2 -i 30", || sense(&mut op, &k.view(), &mask, &o).unwrap());
-    time("pics -l1 -i 50", || {
-        l1_wavelet(&mut op, &k.view(), &mask, &PicsOptions { iterations: 50, ..o }).unwrap()
-    });
-    time("pics -R T -i 30", || {
-        total_variation(&mut op, &k.view(), &mask, &o, &TvOptions::default()).unwrap()
-    });
+    time("pics -l2 -i 30", || sense(&mut op, &k.view(), &o).unwrap());
+    time("pics -l1 -i 50", || l1_wavelet(&mut op, &k.view(), &PicsOptions { iterations: 50, ..o }).unwrap());
+    time("pics -R T -i 30", || total_variation(&mut op, &k.view(), &o, &TvOptions::default()).unwrap());
 }

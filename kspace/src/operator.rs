@@ -28,6 +28,7 @@ const ZERO: C32 = C32::new(0.0, 0.0);
 #[derive(Debug, Clone)]
 pub struct SenseOperator {
     maps: Array4<C32>,
+    mask: SamplingMask,
     pattern: Array2<f32>,
     plan: Arc<Fft2c>,
     /// Per-coil work buffer `(C, H, W)`, reused by every application.
@@ -61,7 +62,7 @@ impl SenseOperator {
         }
         let pattern = mask.keep.mapv(|k| if k { 1.0 } else { 0.0 });
         let plan = global_planner().plan(h, w);
-        Ok(SenseOperator { work: Array3::zeros((c, h, w)), maps, pattern, plan })
+        Ok(SenseOperator { work: Array3::zeros((c, h, w)), maps, mask: mask.clone(), pattern, plan })
     }
 
     /// Coils C.
@@ -95,6 +96,11 @@ impl SenseOperator {
     /// The sensitivity maps `(M, C, H, W)`.
     pub fn maps(&self) -> &Array4<C32> {
         &self.maps
+    }
+
+    /// The mask the operator samples with.
+    pub fn mask(&self) -> &SamplingMask {
+        &self.mask
     }
 
     /// The sampling pattern `P` (1 sampled, 0 not).

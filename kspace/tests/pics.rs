@@ -46,12 +46,12 @@ fn cg_converges_to_least_squares_on_fully_sampled_data() {
         let full = SamplingMask::full((h, w));
         let mut op = SenseOperator::new(s, &full).unwrap();
         let o = PicsOptions { lambda: 0.0, iterations: 40, scaling: Scaling::None, ..Default::default() };
-        let x = sense(&mut op, &k.view(), &full, &o).unwrap();
+        let x = sense(&mut op, &k.view(), &o).unwrap();
         let e = max_err(&x.first_map_set().to_owned(), &img);
         assert!(e < 1e-4, "{nc} coils {h}x{w}: CG error {e}");
         // With BART scaling the answer is the same (the scale is undone).
         let o = PicsOptions { lambda: 0.0, iterations: 40, ..Default::default() };
-        let x = sense(&mut op, &k.view(), &full, &o).unwrap();
+        let x = sense(&mut op, &k.view(), &o).unwrap();
         assert!(max_err(&x.first_map_set().to_owned(), &img) < 1e-4);
     }
 }
@@ -62,7 +62,7 @@ fn cg_solves_regularised_normal_equations_when_undersampled() {
     let m = mask(40, 36, 5);
     let mut op = SenseOperator::new(s, &m).unwrap();
     let o = PicsOptions { lambda: 0.05, iterations: 200, scaling: Scaling::None, ..Default::default() };
-    let x = sense(&mut op, &k.view(), &m, &o).unwrap().image;
+    let x = sense(&mut op, &k.view(), &o).unwrap().image;
     let mut lhs = Array3::zeros(x.raw_dim());
     op.normal(&x.view(), 0.05, &mut lhs.view_mut()).unwrap();
     let rhs = op.apply_adjoint(&k.view()).unwrap();
@@ -77,7 +77,7 @@ fn fista_with_zero_lambda_returns_least_squares() {
     let full = SamplingMask::full((32, 32));
     let mut op = SenseOperator::new(s, &full).unwrap();
     let o = PicsOptions { lambda: 0.0, iterations: 300, scaling: Scaling::None, ..Default::default() };
-    let x = l1_wavelet(&mut op, &k.view(), &full, &o).unwrap();
+    let x = l1_wavelet(&mut op, &k.view(), &o).unwrap();
     let e = max_err(&x.first_map_set().to_owned(), &img);
     assert!(e < 1e-3, "FISTA λ=0 error {e}");
 }
@@ -97,7 +97,7 @@ fn fista_objective_is_monotone_with_restart_and_reaches_a_fixed_point() {
         step: 1.0,
         ..Default::default()
     };
-    let r = l1_wavelet(&mut op, &k.view(), &m, &o).unwrap();
+    let r = l1_wavelet(&mut op, &k.view(), &o).unwrap();
     assert!(r.objective.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-6)), "objective increased");
     assert!(r.objective.last().unwrap() < &r.objective[0]);
     // Fixed point of the proximal-gradient map on the scaled problem: x = prox(x − s∇f(x)).
@@ -125,9 +125,9 @@ fn every_method_beats_zero_filled_on_undersampled_data() {
     let base = psnr(&img, &zf);
     let o = PicsOptions { lambda: 0.005, iterations: 30, ..Default::default() };
     let results = [
-        ("sense", sense(&mut op, &k.view(), &m, &o).unwrap()),
-        ("l1", l1_wavelet(&mut op, &k.view(), &m, &PicsOptions { iterations: 50, ..o }).unwrap()),
-        ("tv", total_variation(&mut op, &k.view(), &m, &o, &TvOptions::default()).unwrap()),
+        ("sense", sense(&mut op, &k.view(), &o).unwrap()),
+        ("l1", l1_wavelet(&mut op, &k.view(), &PicsOptions { iterations: 50, ..o }).unwrap()),
+        ("tv", total_variation(&mut op, &k.view(), &o, &TvOptions::default()).unwrap()),
     ];
     for (name, r) in results {
         let p = psnr(&img, &r.first_map_set().to_owned());
@@ -145,16 +145,10 @@ fn single_coil_works_with_every_method() {
     let mut op = SenseOperator::new(maps, &full).unwrap();
     let o = PicsOptions { lambda: 0.0, iterations: 100, step: 1.0, ..Default::default() };
     for x in [
-        sense(&mut op, &k.view(), &full, &o).unwrap(),
-        l1_wavelet(&mut op, &k.view(), &full, &o).unwrap(),
-        total_variation(
-            &mut op,
-            &k.view(),
-            &full,
-            &o,
-            &TvOptions { cg_tolerance: 0.0, ..Default::default() },
-        )
-        .unwrap(),
+        sense(&mut op, &k.view(), &o).unwrap(),
+        l1_wavelet(&mut op, &k.view(), &o).unwrap(),
+        total_variation(&mut op, &k.view(), &o, &TvOptions { cg_tolerance: 0.0, ..Default::default() })
+            .unwrap(),
     ] {
         assert!(max_err(&x.first_map_set().to_owned(), &img) < 1e-3);
     }
@@ -172,20 +166,18 @@ fn nan_data_and_bad_options_are_errors() {
     let (ui, uj) = m.keep.indexed_iter().find(|(_, &kp)| !kp).map(|(ij, _)| ij).unwrap();
     bad[[1, si, sj]] = C32::new(f32::NAN, 0.0);
     ignored[[1, ui, uj]] = C32::new(f32::NAN, f32::INFINITY);
-    assert!(sense(&mut op, &bad.view(), &m, &o).is_err());
-    assert!(l1_wavelet(&mut op, &bad.view(), &m, &o).is_err());
-    assert!(total_variation(&mut op, &bad.view(), &m, &o, &TvOptions::default()).is_err());
-    let r = sense(&mut op, &ignored.view(), &m, &o).unwrap();
+    assert!(sense(&mut op, &bad.view(), &o).is_err());
+    assert!(l1_wavelet(&mut op, &bad.view(), &o).is_err());
+    assert!(total_variation(&mut op, &bad.view(), &o, &TvOptions::default()).is_err());
+    let r = sense(&mut op, &ignored.view(), &o).unwrap();
     assert!(r.image.iter().all(|z| z.re.is_finite() && z.im.is_finite()));
-    assert!(sense(&mut op, &k.view(), &m, &PicsOptions { lambda: -1.0, ..o }).is_err());
-    assert!(sense(&mut op, &k.view(), &m, &PicsOptions { scaling: Scaling::Fixed(0.0), ..o }).is_err());
-    assert!(l1_wavelet(&mut op, &k.view(), &m, &PicsOptions { step: f32::NAN, ..o }).is_err());
-    assert!(
-        total_variation(&mut op, &k.view(), &m, &o, &TvOptions { rho: 0.0, ..Default::default() }).is_err()
-    );
-    assert!(sense(&mut op, &k.slice(ndarray::s![..2, .., ..]), &m, &o).is_err());
+    assert!(sense(&mut op, &k.view(), &PicsOptions { lambda: -1.0, ..o }).is_err());
+    assert!(sense(&mut op, &k.view(), &PicsOptions { scaling: Scaling::Fixed(0.0), ..o }).is_err());
+    assert!(l1_wavelet(&mut op, &k.view(), &PicsOptions { step: f32::NAN, ..o }).is_err());
+    assert!(total_variation(&mut op, &k.view(), &o, &TvOptions { rho: 0.0, ..Default::default() }).is_err());
+    assert!(sense(&mut op, &k.slice(ndarray::s![..2, .., ..]), &o).is_err());
     // All-zero data: zeros, not NaN.
-    let z = sense(&mut op, &Array3::zeros((3, 16, 16)).view(), &m, &o).unwrap();
+    let z = sense(&mut op, &Array3::zeros((3, 16, 16)).view(), &o).unwrap();
     assert!(z.image.iter().all(|v| *v == C32::new(0.0, 0.0)));
 }
 
@@ -201,9 +193,9 @@ fn two_espirit_map_sets_reconstruct_with_every_method() {
     assert_eq!(op.image_shape(), (2, 48, 48));
     let o = PicsOptions { lambda: 0.005, iterations: 30, ..Default::default() };
     for r in [
-        sense(&mut op, &under.view(), &m, &o).unwrap(),
-        l1_wavelet(&mut op, &under.view(), &m, &o).unwrap(),
-        total_variation(&mut op, &under.view(), &m, &o, &TvOptions::default()).unwrap(),
+        sense(&mut op, &under.view(), &o).unwrap(),
+        l1_wavelet(&mut op, &under.view(), &o).unwrap(),
+        total_variation(&mut op, &under.view(), &o, &TvOptions::default()).unwrap(),
     ] {
         assert_eq!(r.image.dim(), (2, 48, 48));
         // The first set carries the image (up to the maps' smooth phase): compare magnitudes.

@@ -5,7 +5,7 @@
 
 use super::{check_lambda, prepare, PicsOptions, PicsResult};
 use crate::operator::{dot, norm, SenseOperator};
-use crate::{Result, SamplingMask, C32};
+use crate::{Result, C32};
 use ndarray::{Array3, ArrayView3, ArrayViewMut3, Zip};
 
 /// Conjugate gradients for a Hermitian positive semi-definite `N`: solves `N x = b` starting
@@ -58,14 +58,9 @@ where
 /// normal equations, with the data scaled as in BART (`opts.scaling`, see the module docs).
 /// λ = 0 gives plain (unregularised) SENSE; a fully sampled input then returns the
 /// least-squares image `(AᴴA)⁻¹Aᴴy`, the sensitivity-weighted coil combination.
-pub fn sense(
-    op: &mut SenseOperator,
-    kspace: &ArrayView3<C32>,
-    mask: &SamplingMask,
-    opts: &PicsOptions,
-) -> Result<PicsResult> {
+pub fn sense(op: &mut SenseOperator, kspace: &ArrayView3<C32>, opts: &PicsOptions) -> Result<PicsResult> {
     check_lambda(opts.lambda)?;
-    let (aty, _, sigma) = prepare(op, kspace, mask, opts.scaling)?;
+    let (aty, _, sigma) = prepare(op, kspace, opts.scaling)?;
     let mut x = Array3::zeros(aty.raw_dim());
     let lambda = opts.lambda;
     let iterations =

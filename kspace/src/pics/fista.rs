@@ -23,21 +23,20 @@ use super::{check_lambda, data_term, prepare, PicsOptions, PicsResult};
 use crate::operator::SenseOperator;
 use crate::rng::MaskRng;
 use crate::wavelet::Wavelet2;
-use crate::{KspaceError, Result, SamplingMask, C32};
+use crate::{KspaceError, Result, C32};
 use ndarray::{Array2, Array3, Axis, Zip};
 
 /// L1-wavelet reconstruction (BART `pics -l1 -r λ -i iterations`); see the module docs.
 pub fn l1_wavelet(
     op: &mut SenseOperator,
     kspace: &ndarray::ArrayView3<C32>,
-    mask: &SamplingMask,
     opts: &PicsOptions,
 ) -> Result<PicsResult> {
     check_lambda(opts.lambda)?;
     if !(opts.step > 0.0 && opts.step.is_finite()) {
         return Err(KspaceError::InvalidParameter(format!("FISTA step must be > 0, got {}", opts.step)));
     }
-    let (aty, y, sigma) = prepare(op, kspace, mask, opts.scaling)?;
+    let (aty, y, sigma) = prepare(op, kspace, opts.scaling)?;
     let lip = lipschitz_bound(op);
     if lip <= 0.0 {
         return Err(KspaceError::InvalidParameter("sensitivity maps are all zero".into()));

@@ -130,9 +130,9 @@ pub fn bart_scaling(kspace: &ArrayView3<C32>, mask: &SamplingMask) -> f32 {
 pub(crate) fn prepare(
     op: &mut SenseOperator,
     kspace: &ArrayView3<C32>,
-    mask: &SamplingMask,
     scaling: Scaling,
 ) -> Result<(Array3<C32>, Array3<C32>, f32)> {
+    let mask = op.mask().clone();
     if kspace.shape() != [op.kspace_shape().0, op.kspace_shape().1, op.kspace_shape().2] {
         return Err(KspaceError::Shape(format!(
             "k-space {:?} does not match the operator's {:?}",
@@ -148,7 +148,7 @@ pub(crate) fn prepare(
         return Err(KspaceError::InvalidParameter("k-space contains NaN or Inf at sampled positions".into()));
     }
     let sigma = match scaling {
-        Scaling::Bart => bart_scaling(kspace, mask),
+        Scaling::Bart => bart_scaling(kspace, &mask),
         Scaling::Fixed(s) if s > 0.0 && s.is_finite() => s,
         Scaling::Fixed(s) => {
             return Err(KspaceError::InvalidParameter(format!("data scaling must be > 0, got {s}")))

@@ -16,7 +16,7 @@ use super::cg::conjugate_gradient;
 use super::{check_lambda, prepare, PicsOptions, PicsResult};
 use crate::operator::SenseOperator;
 use crate::wavelet::soft;
-use crate::{KspaceError, Result, SamplingMask, C32};
+use crate::{KspaceError, Result, C32};
 use ndarray::{s, Array3, ArrayView3, ArrayViewMut3, Axis, Zip};
 use rayon::prelude::*;
 
@@ -43,7 +43,6 @@ impl Default for TvOptions {
 pub fn total_variation(
     op: &mut SenseOperator,
     kspace: &ArrayView3<C32>,
-    mask: &SamplingMask,
     opts: &PicsOptions,
     tv: &TvOptions,
 ) -> Result<PicsResult> {
@@ -55,7 +54,7 @@ pub fn total_variation(
             tv.rho, tv.relaxation
         )));
     }
-    let (aty, _, sigma) = prepare(op, kspace, mask, opts.scaling)?;
+    let (aty, _, sigma) = prepare(op, kspace, opts.scaling)?;
     let (m, h, w) = aty.dim();
     let rho = tv.rho;
     let mut x = Array3::<C32>::zeros((m, h, w));
