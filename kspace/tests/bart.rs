@@ -128,3 +128,22 @@ fn tv_matches_bart_pics_tv() {
     // (4 dB lower PSNR here), so only the quality is compared, with a loose closeness check.
     assert!(rel_err(&ours, &bart) < 0.25);
 }
+
+#[test]
+fn our_maps_and_solvers_end_to_end_match_bart_pipeline() {
+    // ecalib -m1 + pics -S (-l2 | -l1 -n) by BART vs ESPIRiT + SENSE / L1 here, both scored
+    // against the same fully sampled reference (magnitudes, so the maps' phase convention
+    // does not matter).
+    let c = load();
+    let r = reference(&c);
+    let ours = espirit(&c.ksp_u.view(), &c.mask, &EspiritOptions::default()).unwrap();
+    let mut op = SenseOperator::new(ours.first(), &c.mask).unwrap();
+    let o = PicsOptions { lambda: 0.01, iterations: 30, cycle_spinning: false, ..Default::default() };
+    let s = sense(&mut op, &c.ksp_u.view(), &o).unwrap().first_map_set().to_owned();
+    let l1 = l1_wavelet(&mut op, &c.ksp_u.view(), &PicsOptions { iterations: 50, ..o }).unwrap();
+    let l1 = l1.first_map_set().to_owned();
+    let (ps, pb) = (psnr(&r, &s), psnr(&r, &image("sense")));
+    let (pl, plb) = (psnr(&r, &l1), psnr(&r, &image("l1")));
+    eprintln!("end to end: SENSE ours {ps:.2} / BART {pb:.2} dB, L1 ours {pl:.2} / BART {plb:.2} dB");
+    assert!(ps >= pb - 0.3 && pl >= plb - 0.3);
+}

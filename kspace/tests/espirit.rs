@@ -148,3 +148,15 @@ fn one_dimensional_mask_calibrates_on_all_rows_limited_to_24() {
     assert!(matches!(maps.method, MapsMethod::Espirit { calib: (24, 13), .. }), "{:?}", maps.method);
     assert!(agreement(&img, &maps.first(), &s, 0.95) >= 0.99);
 }
+
+#[test]
+fn low_resolution_maps_on_request() {
+    use kspace::espirit::low_resolution_maps;
+    let (img, s, k) = sim(8, 64, 64);
+    let full = SamplingMask::full((64, 64));
+    let maps = low_resolution_maps(&k.view(), &full, 24).unwrap();
+    assert!(matches!(maps.method, MapsMethod::LowResolution { calib: (24, 24), found: Some((64, 64)) }));
+    assert!(agreement(&img, &maps.first(), &s, 0.9) >= 0.9);
+    assert!(low_resolution_maps(&k.view(), &full, 0).is_err());
+    assert!(low_resolution_maps(&k.view(), &SamplingMask::full((64, 63)), 24).is_err());
+}

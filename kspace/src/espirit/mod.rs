@@ -171,6 +171,27 @@ pub fn espirit_calibrated(
     Ok(Maps { maps, eigenvalues: eig, method: MapsMethod::Espirit { calib: (ch, cw), kernels: kept } })
 }
 
+/// The low-resolution maps on request (`--maps lowres`): the fallback of [`espirit`] — RSS-
+/// normalised maps of the density-compensated, Hann-windowed central `calib`×`calib` region —
+/// whatever the calibration region. One coil gives maps = 1.
+pub fn low_resolution_maps(kspace: &ArrayView3<C32>, mask: &SamplingMask, calib: usize) -> Result<Maps> {
+    let (nc, h, w) = kspace.dim();
+    if nc == 0 || h == 0 || w == 0 || calib == 0 {
+        return Err(KspaceError::InvalidParameter(format!(
+            "low-resolution maps need ≥ 1 coil, a non-empty grid and calibration size, got {:?} and {calib}",
+            kspace.shape()
+        )));
+    }
+    if mask.shape() != (h, w) {
+        return Err(KspaceError::Shape(format!("mask {:?} does not match k-space ({h}, {w})", mask.shape())));
+    }
+    if nc == 1 {
+        return espirit(kspace, mask, &EspiritOptions::default());
+    }
+    let opts = EspiritOptions { calib, ..Default::default() };
+    low_resolution(kspace, mask, &opts, calibration_region(mask))
+}
+
 /// The fallback: RSS-normalised low-resolution maps of the density-compensated centre.
 fn low_resolution(
     kspace: &ArrayView3<C32>,
