@@ -72,9 +72,16 @@ impl Wavelet2 {
         l
     }
 
+    fn check(&self, x: &ArrayViewMut2<C32>) -> Result<()> {
+        if x.dim() != (self.h, self.w) {
+            return Err(KspaceError::Shape(format!("wavelet of {}×{} given {:?}", self.h, self.w, x.dim())));
+        }
+        Ok(())
+    }
+
     /// Forward transform in place: image → coefficients.
-    pub fn forward(&self, x: &mut ArrayViewMut2<C32>) {
-        assert_eq!(x.dim(), (self.h, self.w));
+    pub fn forward(&self, x: &mut ArrayViewMut2<C32>) -> Result<()> {
+        self.check(x)?;
         let (mut h, mut w) = (self.h, self.w);
         for _ in 0..self.levels {
             let mut blk = x.slice_mut(ndarray::s![..h, ..w]);
@@ -83,35 +90,39 @@ impl Wavelet2 {
             h /= 2;
             w /= 2;
         }
+        Ok(())
     }
 
     /// Inverse (= transpose) in place: coefficients → image.
-    pub fn inverse(&self, x: &mut ArrayViewMut2<C32>) {
-        assert_eq!(x.dim(), (self.h, self.w));
+    pub fn inverse(&self, x: &mut ArrayViewMut2<C32>) -> Result<()> {
+        self.check(x)?;
         for l in (0..self.levels).rev() {
             let (h, w) = (self.h >> l, self.w >> l);
             let mut blk = x.slice_mut(ndarray::s![..h, ..w]);
             lines(&mut blk, Axis(0), false);
             lines(&mut blk, Axis(1), false);
         }
+        Ok(())
     }
 
     /// `x ← S⁻¹ Ψᵀ soft_τ(Ψ S x)`: complex soft-thresholding of all wavelet coefficients
     /// (`z ← max(|z| − τ, 0)·z/|z|`, low-pass included, as BART does) under the circular
     /// shift `S` by `shift` = (sy, sx).
-    pub fn threshold(&self, x: &mut Array2<C32>, tau: f32, shift: (usize, usize)) {
+    pub fn threshold(&self, x: &mut Array2<C32>, tau: f32, shift: (usize, usize)) -> Result<()> {
+        self.check(&x.view_mut())?;
         roll(x, shift.0 as isize, shift.1 as isize);
-        self.forward(&mut x.view_mut());
+        self.forward(&mut x.view_mut())?;
         x.par_mapv_inplace(|z| soft(z, tau));
-        self.inverse(&mut x.view_mut());
+        self.inverse(&mut x.view_mut())?;
         roll(x, -(shift.0 as isize), -(shift.1 as isize));
+        Ok(())
     }
 
     /// `‖Ψ x‖₁ = Σ |coefficients|` (unshifted).
-    pub fn l1_norm(&self, x: &ndarray::ArrayView2<C32>) -> f64 {
+    pub fn l1_norm(&self, x: &ndarray::ArrayView2<C32>) -> Result<f64> {
         let mut c = x.to_owned();
-        self.forward(&mut c.view_mut());
-        c.iter().map(|z| z.norm() as f64).sum()
+        self.forward(&mut c.view_mut())?;
+        Ok(c.iter().map(|z| z.norm() as f64).sum())
     }
 
     /// Largest cycle-spinning shift on each axis (BART draws shifts in [0, 2^L]).

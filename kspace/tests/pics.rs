@@ -108,7 +108,7 @@ fn fista_objective_is_monotone_with_restart_and_reaches_a_fixed_point() {
     op.normal(&x.view(), 0.0, &mut g.view_mut()).unwrap();
     let step = 0.5; // any step works at the optimum; the bound L ≤ 1.36 here
     let mut p = (&x - &(&g - &aty).mapv(|z| z * step)).index_axis(Axis(0), 0).to_owned();
-    Wavelet2::new(32, 32).threshold(&mut p, lambda * step, (0, 0));
+    Wavelet2::new(32, 32).threshold(&mut p, lambda * step, (0, 0)).unwrap();
     let diff = max_err(&p, &x.index_axis(Axis(0), 0).to_owned());
     let scale = x.iter().map(|z| z.norm()).fold(0.0f32, f32::max);
     assert!(diff < 2e-3 * scale, "prox-gradient fixed-point residual {diff} (image max {scale})");

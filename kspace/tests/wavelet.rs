@@ -21,10 +21,10 @@ fn db2_matches_pywavelets_periodization() {
             read_cfl(&format!("wavelet/db2_{h}x{w}_L{l}_coeffs")).into_dimensionality::<Ix2>().unwrap();
         let wav = Wavelet2::with_levels(h, w, l).unwrap();
         let mut c = x.clone();
-        wav.forward(&mut c.view_mut());
+        wav.forward(&mut c.view_mut()).unwrap();
         let err = c.iter().zip(&want).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
         assert!(err < 1e-5, "{h}x{w} L{l}: max error {err}");
-        wav.inverse(&mut c.view_mut());
+        wav.inverse(&mut c.view_mut()).unwrap();
         let err = c.iter().zip(&x).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
         assert!(err < 1e-5, "{h}x{w} L{l}: inverse error {err}");
     }
@@ -37,10 +37,10 @@ fn perfect_reconstruction_and_parseval() {
         let wav = Wavelet2::new(h, w);
         let x = Array2::from_shape_simple_fn((h, w), || r.c());
         let mut c = x.clone();
-        wav.forward(&mut c.view_mut());
+        wav.forward(&mut c.view_mut()).unwrap();
         let (ex, ec) = (energy(&x), energy(&c));
         assert!((ex - ec).abs() < 1e-4 * ex, "{h}x{w}: Parseval {ex} vs {ec}");
-        wav.inverse(&mut c.view_mut());
+        wav.inverse(&mut c.view_mut()).unwrap();
         let err = c.iter().zip(&x).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
         assert!(err < 1e-5, "{h}x{w}: reconstruction error {err}");
     }
@@ -61,10 +61,10 @@ fn thresholding_zero_is_identity_and_large_is_zero() {
     let x = Array2::from_shape_simple_fn((64, 64), || r.c());
     let wav = Wavelet2::new(64, 64);
     let mut y = x.clone();
-    wav.threshold(&mut y, 0.0, (3, 5));
+    wav.threshold(&mut y, 0.0, (3, 5)).unwrap();
     let err = y.iter().zip(&x).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
     assert!(err < 1e-5, "λ=0 must return the input, error {err}");
-    wav.threshold(&mut y, 1e6, (1, 2));
+    wav.threshold(&mut y, 1e6, (1, 2)).unwrap();
     assert!(y.iter().all(|z| z.norm() == 0.0));
     assert_eq!(soft(C32::new(3.0, 4.0), 2.5), C32::new(1.5, 2.0));
 }
@@ -84,4 +84,7 @@ fn explicit_levels_must_divide_the_size() {
     assert!(Wavelet2::with_levels(48, 40, 3).is_ok());
     assert!(Wavelet2::with_levels(48, 40, 4).is_err());
     assert!(Wavelet2::with_levels(48, 40, 200).is_err());
+    let mut wrong = Array2::<C32>::zeros((40, 48));
+    assert!(Wavelet2::new(48, 40).forward(&mut wrong.view_mut()).is_err());
+    assert!(Wavelet2::new(48, 40).threshold(&mut wrong, 0.1, (0, 0)).is_err());
 }

@@ -65,7 +65,7 @@ pub fn l1_wavelet(
         };
         for mut xm in x.axis_iter_mut(Axis(0)) {
             plane.assign(&xm);
-            wav.threshold(&mut plane, opts.lambda * s, shift);
+            wav.threshold(&mut plane, opts.lambda * s, shift)?;
             xm.assign(&plane);
         }
         let t_next = (1.0 + (1.0 + 4.0 * t * t).sqrt()) / 2.0;
@@ -99,7 +99,7 @@ pub fn objective_value(
     y: &Array3<C32>,
     lambda: f32,
 ) -> Result<f64> {
-    let l1: f64 = x.axis_iter(Axis(0)).map(|xm| wav.l1_norm(&xm)).sum();
+    let l1: f64 = x.axis_iter(Axis(0)).map(|xm| wav.l1_norm(&xm)).sum::<Result<f64>>()?;
     Ok(data_term(op, &x.view(), &y.view())? + lambda as f64 * l1)
 }
 
