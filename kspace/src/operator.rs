@@ -38,8 +38,7 @@ pub struct SenseOperator {
 impl SenseOperator {
     /// One map set: `maps` `(C, H, W)`, the sampled bins from `mask.keep`.
     pub fn new(maps: Array3<C32>, mask: &SamplingMask) -> Result<Self> {
-        let (c, h, w) = maps.dim();
-        Self::with_map_sets(maps.into_shape_with_order((1, c, h, w)).expect("contiguous"), mask)
+        Self::with_map_sets(maps.insert_axis(Axis(0)), mask)
     }
 
     /// Several map sets (ESPIRiT `-m 2`): `maps` `(M, C, H, W)`; images are `(M, H, W)`.

@@ -68,3 +68,15 @@ fn bad_shapes_and_values_are_errors_not_panics() {
     assert!(op.apply(&Array3::zeros((1, 8, 7)).view()).is_err());
     assert!(op.apply_adjoint(&Array3::zeros((3, 8, 8)).view()).is_err());
 }
+
+#[test]
+fn maps_in_any_memory_layout_are_accepted() {
+    // Transposed (non-contiguous) maps: same operator as the contiguous copy.
+    let mut r = Rand(11);
+    let maps_t = r.array3((8, 6, 3)).permuted_axes([2, 1, 0]); // (3, 6, 8), Fortran order
+    let mask = SamplingMask::full((6, 8));
+    let mut a = SenseOperator::new(maps_t.clone(), &mask).unwrap();
+    let mut b = SenseOperator::new(maps_t.as_standard_layout().into_owned(), &mask).unwrap();
+    let x = r.array3((1, 6, 8));
+    assert_eq!(a.apply(&x.view()).unwrap(), b.apply(&x.view()).unwrap());
+}

@@ -199,7 +199,7 @@ fn low_resolution(
     opts: &EspiritOptions,
     found: Option<(usize, usize)>,
 ) -> Result<Maps> {
-    let (nc, h, w) = kspace.dim();
+    let (_, h, w) = kspace.dim();
     let mut dc = density_compensate(kspace, mask)?;
     dc.mapv_inplace(|z| if z.re.is_finite() && z.im.is_finite() { z } else { C32::new(0.0, 0.0) });
     let calib = (opts.calib.min(h), opts.calib.min(w));
@@ -211,7 +211,7 @@ fn low_resolution(
         ));
     }
     Ok(Maps {
-        maps: s.into_shape_with_order((1, nc, h, w)).expect("contiguous"),
+        maps: s.insert_axis(Axis(0)),
         eigenvalues: Array3::ones((1, h, w)),
         method: MapsMethod::LowResolution { calib, found },
     })
