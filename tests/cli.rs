@@ -412,3 +412,25 @@ fn default_models_are_picked_by_mask_and_beat_zero_filled() {
     let both = recon(&["-i", SAMPLE, "--no-model", "--model", "x.safetensors", "-o", s(&o("x.h5"))]);
     assert!(!both.status.success());
 }
+
+/// Numeric options that would make `simulate` or `mask` allocate without bound, and other
+/// out-of-range values, are usage errors (exit 2, one line) before any work.
+#[test]
+fn out_of_range_simulate_and_mask_options_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.h5");
+    let nii = "data/colin27_t1_1mm.nii.gz";
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["simulate", "--input", nii, "--slices", "80:81", "--coils", "100000", "-o", s(&out)],
+        vec!["simulate", "--input", nii, "--slices", "80:81", "--coils", "0", "-o", s(&out)],
+        vec!["simulate", "--input", nii, "--slices", "80:81", "--noise", "nan", "-o", s(&out)],
+        vec!["mask", "--mask", "poisson", "--shape", "100000x100000", "--output", s(&out)],
+    ];
+    for args in cases {
+        let r = recon(&args);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?}: no output");
+    }
+}

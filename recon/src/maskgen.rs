@@ -23,7 +23,11 @@ pub struct MaskReport {
     pub output: std::path::PathBuf,
 }
 
-/// Parses "HxW" (also "H,W" or "HXW") into (H, W).
+/// The largest side of a mask drawn by `recon mask` (an 8192² mask and its analysis take
+/// about a GiB; real k-space grids are at most a few thousand samples a side).
+pub const MAX_MASK_SIDE: usize = 8192;
+
+/// Parses "HxW" (also "H,W" or "HXW") into (H, W), each side 1..=[`MAX_MASK_SIDE`].
 pub fn parse_shape(s: &str) -> Result<(usize, usize)> {
     let parts: Vec<&str> = s.split(['x', 'X', ',', '×']).map(str::trim).collect();
     let bad = || ReconError::Invalid(format!("--shape '{s}': expected HxW, e.g. 640x368"));
@@ -32,6 +36,11 @@ pub fn parse_shape(s: &str) -> Result<(usize, usize)> {
             let (h, w) = (h.parse::<usize>().map_err(|_| bad())?, w.parse::<usize>().map_err(|_| bad())?);
             if h == 0 || w == 0 {
                 return Err(bad());
+            }
+            if h > MAX_MASK_SIDE || w > MAX_MASK_SIDE {
+                return Err(ReconError::Invalid(format!(
+                    "--shape '{s}': each side must be at most {MAX_MASK_SIDE} (k-space grids are at most a few thousand)"
+                )));
             }
             Ok((h, w))
         }

@@ -79,10 +79,16 @@ fn add_noise(k: &mut Array3<C32>, sigma: f64, seed: u64, slice: usize) {
     }
 }
 
+/// The most coils `simulate` makes (as `recon train --coils`; real arrays have up to 32).
+pub const MAX_COILS: usize = 32;
+
 /// Simulates the scan and writes it in fastMRI's layout.
 pub fn simulate(req: &SimulateRequest, progress: &dyn Progress) -> Result<SimulateReport> {
-    if req.coils == 0 {
-        return Err(ReconError::Invalid("--coils must be at least 1".into()));
+    if !(1..=MAX_COILS).contains(&req.coils) {
+        return Err(ReconError::Invalid(format!("--coils {}: must be 1 to {MAX_COILS}", req.coils)));
+    }
+    if !(req.noise.is_finite() && req.noise >= 0.0) {
+        return Err(ReconError::Invalid(format!("--noise {}: must be a finite value ≥ 0", req.noise)));
     }
     let out_format = OutputFormat::of(&req.output, KSPACE_FORMATS)?;
     check_output(&req.input, &req.output, req.force)?;
