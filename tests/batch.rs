@@ -360,3 +360,14 @@ fn batch_accepts_a_built_in_model_by_name() {
     assert_eq!(m["a.h5"]["status"], "ok", "{m:?}");
     assert_eq!(m["a.h5"]["method"], "network", "{m:?}");
 }
+
+/// `--jobs` beyond any machine is a usage error, not a process that spawns threads forever.
+#[test]
+fn absurd_jobs_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dataset(dir.path(), 1);
+    let out = dir.path().join("out");
+    let r = recon(&batch_args(&input, &out, &["--no-model", "--jobs", "100000"]));
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r.stderr));
+    assert!(text(&r.stderr).contains("--jobs"), "{}", text(&r.stderr));
+}

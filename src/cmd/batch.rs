@@ -42,7 +42,8 @@ pub struct Args {
     /// Zero-filled reconstruction only: no network.
     #[arg(long)]
     pub no_model: bool,
-    /// Threads (default: one per core), shared by the 2 volumes reconstructed at once.
+    /// Threads (default 0: one per core; at most 1024), shared by the 2 volumes
+    /// reconstructed at once.
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,
     /// Process shard I of N (0-based): the files at sorted positions p with p % N == I.

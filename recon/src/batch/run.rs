@@ -24,6 +24,10 @@ use std::time::Instant;
 /// part-way deterministically. Not for normal use.
 pub const TEST_DELAY_ENV: &str = "RECON_BATCH_TEST_DELAY_MS";
 
+/// The most threads `--jobs` may ask for (far above any node's cores; each thread holds
+/// slices in memory).
+pub const MAX_JOBS: usize = 1024;
+
 /// Volumes reconstructed at once, whatever `--jobs` and the number of volumes: the
 /// `--jobs` threads are split between them. Fixed so that peak memory (a volume's slices in
 /// flight, its output, its file handles) does not grow with the dataset: with one volume
@@ -281,6 +285,9 @@ pub(crate) fn write_tables(
 }
 
 fn check_request(req: &BatchRequest) -> Result<()> {
+    if req.jobs > MAX_JOBS {
+        return Err(ReconError::Invalid(format!("--jobs {}: must be 0 (one per core) to {MAX_JOBS}", req.jobs)));
+    }
     if req.mask != "none" {
         kspace::mask::from_name(&req.mask, &req.params)?;
     }
