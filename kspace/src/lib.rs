@@ -2,18 +2,25 @@
 //!
 //! Centred orthonormal FFTs ([`fft2c`], [`ifft2c`]), sampling masks of every family chosen by
 //! name ([`mask::from_name`]), undersampling with density compensation, zero-filled
-//! reconstruction, coil sensitivities and combination, data consistency, and analysis of
-//! sampling patterns. Arrays are `ndarray` with [`num_complex::Complex32`] samples; the last
-//! two axes are always (H, W) = (readout/ky rows, phase-encode columns). No ML, no file I/O.
+//! reconstruction, coil sensitivities and combination, data consistency, analysis of
+//! sampling patterns, and the classical parallel-imaging / compressed-sensing reconstructions:
+//! ESPIRiT maps ([`espirit`]), the SENSE operator `A = P·F·S` ([`operator`]), SENSE, L1-wavelet
+//! and TV solvers ([`pics`], BART `pics`), over [`wavelet`] and [`linalg`].
+//! Arrays are `ndarray` with [`num_complex::Complex32`] samples; the last two axes are always (H, W) = (readout/ky rows, phase-encode columns). No ML, no file I/O.
 
 pub mod analysis;
 pub mod coils;
 pub mod consistency;
+pub mod espirit;
 pub mod fft;
+pub mod linalg;
 pub mod mask;
+pub mod operator;
+pub mod pics;
 pub mod rng;
 pub mod sampling;
 pub mod undersample;
+pub mod wavelet;
 
 pub use fft::{fft2c, fft2c_inplace, fftshift2, ifft2c, ifft2c_inplace, ifftshift2, Fft2c, Fft2cPlanner};
 pub use sampling::SamplingMask;

@@ -115,7 +115,7 @@ impl Fft2cPlanner {
 }
 
 /// The process-wide planner behind the free functions.
-fn global_planner() -> &'static Fft2cPlanner {
+pub(crate) fn global_planner() -> &'static Fft2cPlanner {
     static PLANNER: OnceLock<Fft2cPlanner> = OnceLock::new();
     PLANNER.get_or_init(Fft2cPlanner::new)
 }

@@ -1,0 +1,87 @@
+//! The periodic db2 wavelet: PyWavelets equivalence (fixtures made by
+//! `tests/fixtures/wavelet/make_fixtures.py`), perfect reconstruction, orthogonality
+//! (Parseval), the level rule and soft-thresholding.
+
+mod common;
+
+use common::{read_cfl, Rand};
+use kspace::wavelet::{roll, soft, Wavelet2};
+use kspace::C32;
+use ndarray::{Array2, Ix2};
+
+fn energy(x: &Array2<C32>) -> f64 {
+    x.iter().map(|z| z.norm_sqr() as f64).sum()
+}
+
+#[test]
+fn db2_matches_pywavelets_periodization() {
+    for (h, w, l) in [(32, 32, 1), (64, 48, 2), (8, 12, 1)] {
+        let x = read_cfl(&format!("wavelet/db2_{h}x{w}_L{l}_x")).into_dimensionality::<Ix2>().unwrap();
+        let want =
+            read_cfl(&format!("wavelet/db2_{h}x{w}_L{l}_coeffs")).into_dimensionality::<Ix2>().unwrap();
+        let wav = Wavelet2::with_levels(h, w, l).unwrap();
+        let mut c = x.clone();
+        wav.forward(&mut c.view_mut());
+        let err = c.iter().zip(&want).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
+        assert!(err < 1e-5, "{h}x{w} L{l}: max error {err}");
+        wav.inverse(&mut c.view_mut());
+        let err = c.iter().zip(&x).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
+        assert!(err < 1e-5, "{h}x{w} L{l}: inverse error {err}");
+    }
+}
+
+#[test]
+fn perfect_reconstruction_and_parseval() {
+    let mut r = Rand(7);
+    for (h, w) in [(256, 256), (64, 48), (368, 320), (30, 17)] {
+        let wav = Wavelet2::new(h, w);
+        let x = Array2::from_shape_simple_fn((h, w), || r.c());
+        let mut c = x.clone();
+        wav.forward(&mut c.view_mut());
+        let (ex, ec) = (energy(&x), energy(&c));
+        assert!((ex - ec).abs() < 1e-4 * ex, "{h}x{w}: Parseval {ex} vs {ec}");
+        wav.inverse(&mut c.view_mut());
+        let err = c.iter().zip(&x).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
+        assert!(err < 1e-5, "{h}x{w}: reconstruction error {err}");
+    }
+}
+
+#[test]
+fn level_rule_keeps_coarse_scale_at_least_16() {
+    assert_eq!(Wavelet2::new(256, 256).levels, 4);
+    assert_eq!(Wavelet2::new(368, 640).levels, 4); // 368 = 16·23
+    assert_eq!(Wavelet2::new(32, 32).levels, 1);
+    assert_eq!(Wavelet2::new(31, 64).levels, 0); // odd: identity
+    assert_eq!(Wavelet2::new(16, 16).levels, 0);
+}
+
+#[test]
+fn thresholding_zero_is_identity_and_large_is_zero() {
+    let mut r = Rand(3);
+    let x = Array2::from_shape_simple_fn((64, 64), || r.c());
+    let wav = Wavelet2::new(64, 64);
+    let mut y = x.clone();
+    wav.threshold(&mut y, 0.0, (3, 5));
+    let err = y.iter().zip(&x).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
+    assert!(err < 1e-5, "λ=0 must return the input, error {err}");
+    wav.threshold(&mut y, 1e6, (1, 2));
+    assert!(y.iter().all(|z| z.norm() == 0.0));
+    assert_eq!(soft(C32::new(3.0, 4.0), 2.5), C32::new(1.5, 2.0));
+}
+
+#[test]
+fn roll_is_circular_and_invertible() {
+    let mut x = Array2::from_shape_fn((3, 4), |(i, j)| C32::new((i * 4 + j) as f32, 0.0));
+    let orig = x.clone();
+    roll(&mut x, 1, -1);
+    assert_eq!(x[[1, 0]], orig[[0, 1]]);
+    roll(&mut x, -1, 1);
+    assert_eq!(x, orig);
+}
+
+#[test]
+fn explicit_levels_must_divide_the_size() {
+    assert!(Wavelet2::with_levels(48, 40, 3).is_ok());
+    assert!(Wavelet2::with_levels(48, 40, 4).is_err());
+    assert!(Wavelet2::with_levels(48, 40, 200).is_err());
+}
