@@ -9,12 +9,14 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> recon::Result<()> {
     Ok(())
 }
 
-/// A table of PSNR / SSIM / NMSE, one row per method.
+/// A table of PSNR / SSIM / NMSE and seconds (the method over the whole volume), one row
+/// per method.
 pub fn metrics_table(rows: &[MethodMetrics]) -> String {
-    let mut s = format!("{:<16} {:>9} {:>8} {:>9}\n", "method", "PSNR dB", "SSIM", "NMSE");
+    let mut s = format!("{:<16} {:>9} {:>8} {:>9} {:>9}\n", "method", "PSNR dB", "SSIM", "NMSE", "seconds");
     for r in rows {
         let m = &r.metrics;
-        s += &format!("{:<16} {:>9.3} {:>8.4} {:>9.5}\n", r.method, m.psnr, m.ssim, m.nmse);
+        s +=
+            &format!("{:<16} {:>9.3} {:>8.4} {:>9.5} {:>9.2}\n", r.method, m.psnr, m.ssim, m.nmse, r.seconds);
     }
     s
 }

@@ -21,6 +21,26 @@ pub struct Settings {
     pub model: String,
     pub png: bool,
     pub nifti: bool,
+    /// `recon --method` (`network`, `zero_filled`, `sense`, `cs`, `tv`, `all`); lines written
+    /// before methods existed read as `network`.
+    #[serde(default = "network")]
+    pub method: String,
+    /// λ, iterations and maps of the classical methods, when one runs (None otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classical: Option<ClassicalSettings>,
+}
+
+/// The classical methods' options as recorded (defaults resolved).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicalSettings {
+    pub lambda: f32,
+    /// `--iterations`, or None for each method's default.
+    pub iterations: Option<usize>,
+    pub maps: String,
+}
+
+fn network() -> String {
+    "network".into()
 }
 
 /// How a volume ended.
@@ -259,6 +279,8 @@ mod tests {
             p_edge: None,
             density_compensate: false,
             model: "none".into(),
+            method: "zero_filled".into(),
+            classical: None,
             png: false,
             nifti: false,
         }

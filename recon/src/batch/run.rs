@@ -3,8 +3,11 @@
 
 use super::discover::{discover, Shard};
 use super::files::{output_file_name, remove_stale_temps, RunningMarker};
-use super::manifest::{latest, read_manifest, write_csv, ManifestEntry, ManifestWriter, Settings, Status};
+use super::manifest::{
+    latest, read_manifest, write_csv, ClassicalSettings, ManifestEntry, ManifestWriter, Settings, Status,
+};
 use super::summary::{self, GroupSummary};
+use crate::classical::{ClassicalOptions, MethodChoice};
 use crate::error::{ReconError, Result};
 use crate::network::{default_for, ModelChoice, NetworkRecon};
 use crate::progress::Progress;
@@ -43,6 +46,10 @@ pub struct BatchRequest {
     pub params: MaskParams,
     pub density_compensate: bool,
     pub model: ModelChoice,
+    /// Which reconstruction(s), as `recon --method`.
+    pub method: MethodChoice,
+    /// λ, iterations and maps of the classical methods.
+    pub classical: ClassicalOptions,
     /// Worker threads (slices) and volumes in flight; 0 = one per core.
     pub jobs: usize,
     pub shard: Shard,
@@ -68,6 +75,12 @@ impl BatchRequest {
             },
             png: self.png,
             nifti: self.nifti,
+            method: self.method.name().into(),
+            classical: self.method.methods().iter().any(|m| m.is_classical()).then(|| ClassicalSettings {
+                lambda: self.classical.lambda(),
+                iterations: self.classical.iterations,
+                maps: self.classical.maps.name().into(),
+            }),
         }
     }
 
@@ -413,6 +426,8 @@ fn reconstruct_one(ctx: &Ctx, job: &Job) -> Result<ReconReport> {
         // The batch owns its outputs: one without a complete manifest line is redone.
         force: true,
         model: req.model.clone(),
+        method: req.method,
+        classical: req.classical,
     };
     let report = reconstruct_with(&recon, &|c, m| ctx.models.get(c, m), &SliceCounter(ctx.progress))?;
     super::previews::write_previews(&outputs, &recon.input)?;
