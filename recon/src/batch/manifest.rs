@@ -1,5 +1,6 @@
 //! The manifest: one JSON line per finished volume, appended durably, read tolerantly.
 
+use crate::classical::{ClassicalOptions, MethodChoice};
 use crate::error::{ReconError, Result};
 use crate::metrics::VolumeMetrics;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,17 @@ pub struct ClassicalSettings {
     /// `--iterations`, or None for each method's default.
     pub iterations: Option<usize>,
     pub maps: String,
+}
+
+impl ClassicalSettings {
+    /// What to record for `method`: the options when a classical method runs, else None.
+    pub fn of(method: MethodChoice, opts: &ClassicalOptions) -> Option<Self> {
+        method.methods().iter().any(|m| m.is_classical()).then(|| ClassicalSettings {
+            lambda: opts.lambda(),
+            iterations: opts.iterations,
+            maps: opts.maps.name().into(),
+        })
+    }
 }
 
 fn network() -> String {

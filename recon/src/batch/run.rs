@@ -3,9 +3,7 @@
 
 use super::discover::{discover, Shard};
 use super::files::{output_file_name, remove_stale_temps, RunningMarker};
-use super::manifest::{
-    latest, read_manifest, write_csv, ClassicalSettings, ManifestEntry, ManifestWriter, Settings, Status,
-};
+use super::manifest::{latest, read_manifest, write_csv, ManifestEntry, ManifestWriter, Settings, Status};
 use super::summary::{self, GroupSummary};
 use crate::classical::{ClassicalOptions, MethodChoice};
 use crate::error::{ReconError, Result};
@@ -23,8 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Test-only: milliseconds to sleep before each volume, so that a test can kill a batch
-/// part-way deterministically. Not for normal use.
+/// Test-only: ms to sleep before each volume, so a test can kill a batch part-way. Not for normal use.
 pub const TEST_DELAY_ENV: &str = "RECON_BATCH_TEST_DELAY_MS";
 
 /// Volumes reconstructed at once, whatever `--jobs` and the number of volumes: the
@@ -46,9 +43,8 @@ pub struct BatchRequest {
     pub params: MaskParams,
     pub density_compensate: bool,
     pub model: ModelChoice,
-    /// Which reconstruction(s), as `recon --method`.
+    /// Which reconstruction(s) and the classical methods' options, as `recon --method`.
     pub method: MethodChoice,
-    /// λ, iterations and maps of the classical methods.
     pub classical: ClassicalOptions,
     /// Worker threads (slices) and volumes in flight; 0 = one per core.
     pub jobs: usize,
@@ -76,11 +72,7 @@ impl BatchRequest {
             png: self.png,
             nifti: self.nifti,
             method: self.method.name().into(),
-            classical: self.method.methods().iter().any(|m| m.is_classical()).then(|| ClassicalSettings {
-                lambda: self.classical.lambda(),
-                iterations: self.classical.iterations,
-                maps: self.classical.maps.name().into(),
-            }),
+            classical: super::manifest::ClassicalSettings::of(self.method, &self.classical),
         }
     }
 
