@@ -11,6 +11,7 @@ pub mod error;
 pub mod evaluate;
 pub mod info;
 pub mod io;
+pub mod maps;
 pub mod maskgen;
 pub mod methods;
 pub mod metrics;

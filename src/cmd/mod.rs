@@ -5,6 +5,7 @@ pub mod denoise;
 pub mod eval;
 pub mod info;
 pub mod mask;
+pub mod maps;
 pub mod reconstruct;
 pub mod simulate;
 pub mod train;
