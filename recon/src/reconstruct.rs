@@ -90,7 +90,12 @@ pub struct MethodMetrics {
     pub method: String,
     #[serde(flatten)]
     pub metrics: VolumeMetrics,
-    /// Wall time of the method over the whole volume (see [`crate::methods`]).
+}
+
+/// One method that ran and its wall time over the whole volume (see [`crate::methods`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodTiming {
+    pub method: String,
     pub seconds: f64,
 }
 
@@ -118,6 +123,8 @@ pub struct ReconReport {
     /// The network used, when one was (a file, or a built-in default and what it is for).
     pub model: Option<String>,
     pub metrics: Vec<MethodMetrics>,
+    /// Every method that ran, in the order of `metrics`, with its seconds.
+    pub methods: Vec<MethodTiming>,
     /// Why there are no metrics, when there are none.
     pub metrics_note: Option<String>,
     pub seconds: f64,
@@ -292,11 +299,7 @@ pub fn reconstruct_with(
         // A reference too small or odd for the metrics still gets its reconstruction.
         for run in runs.table_order(primary) {
             match VolumeMetrics::compute(r.view(), run.images.view()) {
-                Ok(m) => metrics.push(MethodMetrics {
-                    method: run.method.name().into(),
-                    metrics: m,
-                    seconds: run.seconds,
-                }),
+                Ok(m) => metrics.push(MethodMetrics { method: run.method.name().into(), metrics: m }),
                 Err(e) => metrics_note = Some(format!("metrics not computed: {e}")),
             }
         }
@@ -349,6 +352,10 @@ pub fn reconstruct_with(
         maps: runs.maps.clone(),
         model: model.as_ref().map(|m| m.source.clone()),
         metrics,
+        methods: runs
+            .table_order(primary)
+            .map(|r| MethodTiming { method: r.method.name().into(), seconds: r.seconds })
+            .collect(),
         metrics_note,
         seconds: t0.elapsed().as_secs_f64(),
     })

@@ -173,7 +173,7 @@ pub fn run(a: Args) -> recon::Result<()> {
         println!("coil maps: {m}");
     }
     if !report.metrics.is_empty() {
-        print!("{}", metrics_table(&report.metrics));
+        print!("{}", metrics_table(&report.metrics, &report.methods));
     }
     if let Some(note) = &report.metrics_note {
         println!("{note}");
