@@ -268,6 +268,8 @@ fn recon_maps_writes_unit_norm_maps_that_round_trip() {
         2,
         &["extension"],
     );
+    let bad_kernel = ["maps", "--input", s(&scan), "--output", s(&h5), "--force", "--kernel", "30"];
+    fails(&recon(&bad_kernel), 2, &["--kernel", "--calib"]);
     let r = recon(&["maps", "--input", s(&scan), "--output", s(&h5), "--force", "--maps", "lowres"]);
     assert!(r.status.success() && text(&r.stdout).contains("low-resolution"), "{}", text(&r.stdout));
 }

@@ -65,7 +65,22 @@ pub fn write_maps(req: &MapsRequest, progress: &dyn Progress) -> Result<MapsRepo
     let t0 = Instant::now();
     let format = OutputFormat::of(&req.output, MAPS_FORMATS)?;
     crate::reconstruct::check_output(&req.input, &req.output, req.force)?;
+    let o = &req.espirit;
+    if o.kernel == 0 || o.kernel > o.calib {
+        return Err(ReconError::Invalid(format!(
+            "--kernel {} must be between 1 and --calib {}",
+            o.kernel, o.calib
+        )));
+    }
     let scan = Scan::open(&req.input)?;
+    if o.maps > scan.coils.max(1) {
+        return Err(ReconError::Invalid(format!(
+            "{}: --sets {} needs at least as many coils; the scan has {}",
+            req.input.display(),
+            o.maps,
+            scan.coils
+        )));
+    }
     let mask = scan.acquired_mask.clone().unwrap_or_else(|| SamplingMask::full(scan.kspace_shape));
     progress.start("slices", scan.num_slices as u64);
     let per_slice: Vec<Result<Maps>> = (0..scan.num_slices)
@@ -101,7 +116,6 @@ pub fn write_maps(req: &MapsRequest, progress: &dyn Progress) -> Result<MapsRepo
         _ => {
             let input_name =
                 scan.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let o = &req.espirit;
             let attrs = [
                 ("maps", AttrValue::Str(described.clone())),
                 ("input", AttrValue::Str(input_name)),
