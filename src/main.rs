@@ -49,6 +49,8 @@ enum Command {
     Simulate(cmd::simulate::Args),
     /// fastMRI-style evaluation of a folder of reconstructions against references.
     Eval(cmd::eval::Args),
+    /// Coil sensitivity maps of a scan (ESPIRiT, like BART ecalib) as .h5 or .cfl.
+    Maps(cmd::maps::Args),
     /// Show what a file holds (datasets, shapes, coils, acquisition, header sizes).
     Info(cmd::info::Args),
     /// Train a reconstruction network (Noise2Noise: undersampled targets only).
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Some(Command::Simulate(a)) => cmd::simulate::run(a),
         Some(Command::Eval(a)) => cmd::eval::run(a),
         Some(Command::Info(a)) => cmd::info::run(a),
+        Some(Command::Maps(a)) => cmd::maps::run(a),
         Some(Command::Train(a)) => cmd::train::run(a),
         Some(Command::Batch(a)) => cmd::batch::run(a),
         Some(Command::Denoise(a)) => cmd::denoise::run(a),

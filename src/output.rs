@@ -1,6 +1,6 @@
 //! Printing: metric tables for people, one JSON object for programs.
 
-use recon::reconstruct::MethodMetrics;
+use recon::reconstruct::{MethodMetrics, MethodTiming};
 
 /// Prints `value` as one line of JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> recon::Result<()> {
@@ -9,12 +9,14 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> recon::Result<()> {
     Ok(())
 }
 
-/// A table of PSNR / SSIM / NMSE, one row per method.
-pub fn metrics_table(rows: &[MethodMetrics]) -> String {
-    let mut s = format!("{:<16} {:>9} {:>8} {:>9}\n", "method", "PSNR dB", "SSIM", "NMSE");
+/// A table of PSNR / SSIM / NMSE and seconds (the method over the whole volume), one row
+/// per method.
+pub fn metrics_table(rows: &[MethodMetrics], timings: &[MethodTiming]) -> String {
+    let mut s = format!("{:<16} {:>9} {:>8} {:>9} {:>9}\n", "method", "PSNR dB", "SSIM", "NMSE", "seconds");
     for r in rows {
         let m = &r.metrics;
-        s += &format!("{:<16} {:>9.3} {:>8.4} {:>9.5}\n", r.method, m.psnr, m.ssim, m.nmse);
+        let seconds = timings.iter().find(|t| t.method == r.method).map_or(f64::NAN, |t| t.seconds);
+        s += &format!("{:<16} {:>9.3} {:>8.4} {:>9.5} {:>9.2}\n", r.method, m.psnr, m.ssim, m.nmse, seconds);
     }
     s
 }

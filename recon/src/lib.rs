@@ -5,12 +5,15 @@
 //! pipelines that the `recon` binary calls.
 
 pub mod batch;
+pub mod classical;
 pub mod denoise;
 pub mod error;
 pub mod evaluate;
 pub mod info;
 pub mod io;
+pub mod maps;
 pub mod maskgen;
+pub mod methods;
 pub mod metrics;
 pub mod network;
 pub mod progress;

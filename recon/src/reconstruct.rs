@@ -10,18 +10,19 @@
 //! the mask options, the output folder and the existing-file rule before any work. Nothing
 //! non-finite is ever written: a reconstruction that overflows float32 is an error.
 
+use crate::classical::{ClassicalOptions, Method, MethodChoice};
 use crate::error::{ReconError, Result};
 use crate::io::atomic::temp_path;
 use crate::io::hdf5::{write_h5, AttrValue, H5Data};
 use crate::io::output::{check_finite_output, write_images, OutputFormat, RECONSTRUCTION_FORMATS};
+use crate::methods::run_methods;
 use crate::metrics::VolumeMetrics;
 use crate::network::{ModelChoice, NetworkRecon};
 use crate::progress::Progress;
 use crate::scan::Scan;
 use kspace::mask::MaskParams;
 use kspace::{SamplingMask, C32};
-use ndarray::{Array2, Array3, Axis};
-use rayon::prelude::*;
+use ndarray::{Array2, Array3};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,8 +45,13 @@ pub struct ReconRequest {
     pub density_compensate: bool,
     /// Overwrite an existing output.
     pub force: bool,
-    /// The network to reconstruct with (plus data consistency), if any.
+    /// The network to reconstruct with (plus data consistency), if any; used by
+    /// `method` network and all.
     pub model: ModelChoice,
+    /// Which reconstruction(s) ([`MethodChoice`]).
+    pub method: MethodChoice,
+    /// λ, iterations and maps of the classical methods.
+    pub classical: ClassicalOptions,
 }
 
 /// The mask that was used, and only what was used: for an acquired mask (the file's own),
@@ -86,6 +92,13 @@ pub struct MethodMetrics {
     pub metrics: VolumeMetrics,
 }
 
+/// One method that ran and its wall time over the whole volume (see [`crate::methods`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodTiming {
+    pub method: String,
+    pub seconds: f64,
+}
+
 /// What `reconstruct` did.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReconReport {
@@ -101,10 +114,17 @@ pub struct ReconReport {
     pub slice_axis: Option<String>,
     pub mask: MaskReport,
     pub reference: Option<String>,
+    /// The method of `reconstruction` (for `--method all`: the network when a model applies,
+    /// else cs).
     pub method: String,
+    /// The coil maps the classical methods used, when any ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maps: Option<String>,
     /// The network used, when one was (a file, or a built-in default and what it is for).
     pub model: Option<String>,
     pub metrics: Vec<MethodMetrics>,
+    /// Every method that ran, in the order of `metrics`, with its seconds.
+    pub methods: Vec<MethodTiming>,
     /// Why there are no metrics, when there are none.
     pub metrics_note: Option<String>,
     pub seconds: f64,
@@ -257,67 +277,65 @@ pub fn reconstruct_with(
     let (mask, report_mask) = choose_mask(&scan, req)?;
     // Which model was used is in the report (the CLI prints it), not on stderr, which is
     // kept for errors.
-    let model = load(&req.model, &mask)?;
-    progress.start("slices", scan.num_slices as u64);
-    let per_slice: Vec<Result<SliceOut>> = (0..scan.num_slices)
-        .into_par_iter()
-        .map(|i| {
-            let sl = scan.slice(i)?;
-            check_finite(&scan.path, i, &sl.kspace)?;
-            // Reconstructed from k-space divided by `scale`, then multiplied back.
-            let zf =
-                zero_filled_slice(&sl.kspace, &mask, req.density_compensate, scan.recon_shape)? * sl.scale;
-            let net = match &model {
-                Some(m) => Some(m.slice(&sl.kspace, &mask, scan.recon_shape)? * sl.scale),
-                None => None,
-            };
-            progress.inc(1);
-            Ok(SliceOut { zf, net, reference: sl.reference })
-        })
-        .collect();
-    progress.finish();
-    let (mut zf, mut net, mut refs) = (Vec::new(), Vec::new(), Vec::new());
-    for r in per_slice {
-        let r = r?;
-        zf.push(r.zf);
-        net.extend(r.net);
-        refs.extend(r.reference);
-    }
-    let zero_filled = stack(&zf);
-    let method = if model.is_some() { "network" } else { "zero_filled" };
-    let reconstruction = if model.is_some() { stack(&net) } else { zero_filled.clone() };
-    let reference = (refs.len() == zf.len()).then(|| stack(&refs));
+    let wanted = req.method.methods();
+    let model = if wanted.contains(&Method::Network) { load(&req.model, &mask)? } else { None };
+    let runs = run_methods(
+        &scan,
+        &mask,
+        &wanted,
+        model.as_deref(),
+        &req.classical,
+        req.density_compensate,
+        progress,
+    )?;
+    let primary = req.method.primary(model.is_some());
+    let recon_run = runs.get(primary).unwrap_or_else(|| runs.zero_filled());
+    let (method, reconstruction) = (recon_run.method.name(), &recon_run.images);
+    let zero_filled = &runs.zero_filled().images;
     let mut metrics = Vec::new();
     let mut metrics_note = None;
-    if let Some(r) = &reference {
+    if let Some(r) = &runs.reference {
         let r = crate::scan::crop_stack(r, (zero_filled.dim().1, zero_filled.dim().2));
         // A reference too small or odd for the metrics still gets its reconstruction.
-        let mut methods = vec![("zero_filled", &zero_filled)];
-        if model.is_some() {
-            methods.insert(0, ("network", &reconstruction));
-        }
-        for (name, x) in methods {
-            match VolumeMetrics::compute(r.view(), x.view()) {
-                Ok(m) => metrics.push(MethodMetrics { method: name.into(), metrics: m }),
+        for run in runs.table_order(primary) {
+            match VolumeMetrics::compute(r.view(), run.images.view()) {
+                Ok(m) => metrics.push(MethodMetrics { method: run.method.name().into(), metrics: m }),
                 Err(e) => metrics_note = Some(format!("metrics not computed: {e}")),
             }
         }
     } else {
         metrics_note = Some("no reference in the input: no metrics".into());
     }
-    check_finite_output(&req.input, "reconstruction", reconstruction.iter().copied())?;
-    check_finite_output(&req.input, "zero-filled reconstruction", zero_filled.iter().copied())?;
+    for run in &runs.runs {
+        check_finite_output(
+            &req.input,
+            &format!("{} reconstruction", run.method.name()),
+            run.images.iter().copied(),
+        )?;
+    }
     let model_name = model.as_ref().map(|m| m.source.clone()).unwrap_or_default();
     match out_format {
-        OutputFormat::Hdf5 => write_output(
-            req,
-            &scan,
-            (&mask, &report_mask),
-            (method, &model_name),
-            &reconstruction,
-            &zero_filled,
-        )?,
-        f => write_images(&req.output, f, &reconstruction, scan.geometry.as_ref())?,
+        OutputFormat::Hdf5 => {
+            let extra: Vec<(String, &Array3<f32>)> = match req.method {
+                MethodChoice::All => runs
+                    .runs
+                    .iter()
+                    .filter(|r| r.method != Method::ZeroFilled)
+                    .map(|r| (format!("reconstruction_{}", r.method.name()), &r.images))
+                    .collect(),
+                MethodChoice::One(_) => Vec::new(),
+            };
+            write_output(
+                req,
+                &scan,
+                (&mask, &report_mask),
+                (method, &model_name),
+                (reconstruction, zero_filled),
+                &extra,
+                runs.maps.as_deref(),
+            )?
+        }
+        f => write_images(&req.output, f, reconstruction, scan.geometry.as_ref())?,
     }
     Ok(ReconReport {
         input: req.input.clone(),
@@ -331,8 +349,13 @@ pub fn reconstruct_with(
         mask: report_mask,
         reference: scan.reference.clone(),
         method: method.into(),
+        maps: runs.maps.clone(),
         model: model.as_ref().map(|m| m.source.clone()),
         metrics,
+        methods: runs
+            .table_order(primary)
+            .map(|r| MethodTiming { method: r.method.name().into(), seconds: r.seconds })
+            .collect(),
         metrics_note,
         seconds: t0.elapsed().as_secs_f64(),
     })
@@ -412,35 +435,25 @@ fn seed_name(scan: &Scan, req: &ReconRequest) -> Result<Option<String>> {
     }
 }
 
-fn check_finite(path: &Path, i: usize, k: &Array3<C32>) -> Result<()> {
-    if k.iter().any(|v| !v.re.is_finite() || !v.im.is_finite()) {
-        return Err(ReconError::format(path, format!("k-space slice {i} contains NaN or Inf")));
-    }
-    Ok(())
-}
-
-fn stack(images: &[Array2<f32>]) -> Array3<f32> {
-    let views: Vec<_> = images.iter().map(|a| a.view()).collect();
-    ndarray::stack(Axis(0), &views).unwrap_or_else(|_| Array3::zeros((0, 0, 0)))
-}
-
 fn write_output(
     req: &ReconRequest,
     scan: &Scan,
     (mask, m): (&SamplingMask, &MaskReport),
     (method, model): (&str, &str),
-    reconstruction: &Array3<f32>,
-    zero_filled: &Array3<f32>,
+    (reconstruction, zero_filled): (&Array3<f32>, &Array3<f32>),
+    extra: &[(String, &Array3<f32>)],
+    maps: Option<&str>,
 ) -> Result<()> {
     let mask_data = match &mask.columns {
         Some(c) => H5Data::Bool(ndarray::Array1::from(c.clone()).into_dyn()),
         None => H5Data::Bool(mask.keep.clone().into_dyn()),
     };
-    let datasets = [
+    let mut datasets = vec![
         ("reconstruction", H5Data::F32(reconstruction.clone().into_dyn())),
         ("zero_filled", H5Data::F32(zero_filled.clone().into_dyn())),
         ("mask", mask_data),
     ];
+    datasets.extend(extra.iter().map(|(name, x)| (name.as_str(), H5Data::F32((*x).clone().into_dyn()))));
     let max = reconstruction.iter().cloned().fold(0.0f32, f32::max) as f64;
     let input_name = scan.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let attrs = [
@@ -463,11 +476,8 @@ fn write_output(
     if let Some(name) = &m.seed_name {
         attrs.push(("seed_file_name", AttrValue::Str(name.clone())));
     }
+    if let Some(maps) = maps {
+        attrs.push(("maps", AttrValue::Str(maps.into())));
+    }
     write_h5(&req.output, &datasets, &attrs)
-}
-
-struct SliceOut {
-    zf: Array2<f32>,
-    net: Option<Array2<f32>>,
-    reference: Option<Array2<f32>>,
 }

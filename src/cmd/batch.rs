@@ -42,6 +42,8 @@ pub struct Args {
     /// Zero-filled reconstruction only: no network.
     #[arg(long)]
     pub no_model: bool,
+    #[command(flatten)]
+    pub method: super::reconstruct::MethodOpts,
     /// Threads (default 0: one per core; at most 1024), shared by the 2 volumes
     /// reconstructed at once.
     #[arg(long, default_value_t = 0)]
@@ -104,6 +106,8 @@ pub fn run(a: Args) -> recon::Result<()> {
             (None, true) => ModelChoice::NoModel,
             (None, false) => ModelChoice::Default,
         },
+        method: a.method.choice(a.no_model),
+        classical: a.method.classical(),
         jobs: a.jobs,
         shard: Shard::parse(&a.shard)?,
         png: a.png,

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod denoise;
 pub mod eval;
 pub mod info;
+pub mod maps;
 pub mod mask;
 pub mod reconstruct;
 pub mod simulate;

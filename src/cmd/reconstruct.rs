@@ -4,6 +4,7 @@ use super::MaskOpts;
 use crate::output::{metrics_table, print_json};
 use crate::progress::Bar;
 use clap::Args as ClapArgs;
+use recon::classical::{ClassicalOptions, MapsChoice, Method, MethodChoice};
 use recon::network::ModelChoice;
 use recon::reconstruct::{reconstruct, ReconRequest};
 use std::path::PathBuf;
@@ -35,11 +36,92 @@ pub struct Args {
     /// Cartesian for 1-D masks).
     #[arg(long, conflicts_with = "no_model")]
     pub model: Option<PathBuf>,
-    /// Zero-filled reconstruction only: no network.
+    /// Zero-filled reconstruction only: no network (as --method zero-filled).
     #[arg(long)]
     pub no_model: bool,
     #[command(flatten)]
+    pub method: MethodOpts,
+    #[command(flatten)]
     pub write: super::WriteOpts,
+}
+
+/// `--method`: which reconstruction.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodArg {
+    /// The network (--model, or the built-in model matching the mask) plus data consistency;
+    /// zero-filled when no model applies.
+    Network,
+    /// Inverse FFT of the zero-filled k-space, RSS coil combination.
+    ZeroFilled,
+    /// SENSE by conjugate gradients with Tikhonov λ (BART `pics -l2 -r λ`).
+    Sense,
+    /// L1-wavelet compressed sensing by FISTA (BART `pics -l1 -r λ`).
+    Cs,
+    /// Total-variation compressed sensing by ADMM (BART `pics -R T:3:0:λ`).
+    Tv,
+    /// Every method (and the network when a model applies): one comparison table.
+    All,
+}
+
+/// `--maps`: the coil sensitivity maps of sense, cs and tv.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapsArg {
+    /// ESPIRiT (BART `ecalib -m1`); low-resolution maps when the fully sampled centre has
+    /// fewer than 12 lines on an axis (the report says which).
+    Espirit,
+    /// Low-resolution maps: the density-compensated, Hann-windowed central 24x24, RSS-normalised.
+    Lowres,
+}
+
+impl From<MapsArg> for MapsChoice {
+    fn from(m: MapsArg) -> Self {
+        match m {
+            MapsArg::Espirit => MapsChoice::Espirit,
+            MapsArg::Lowres => MapsChoice::LowRes,
+        }
+    }
+}
+
+/// The reconstruction method and the classical methods' options, shared with `recon batch`.
+#[derive(ClapArgs, Debug, Clone)]
+pub struct MethodOpts {
+    /// Reconstruction method: network (default), zero-filled, sense, cs, tv, or all.
+    #[arg(long, value_enum, default_value_t = MethodArg::Network)]
+    pub method: MethodArg,
+    /// Regularisation λ of sense, cs and tv, on data scaled as BART's `-S` (default 0.01, as
+    /// BART's usual `-r 0.01`).
+    #[arg(long, value_parser = |s: &str| super::finite_in(s, 0.0, 1e6, false))]
+    pub lambda: Option<f64>,
+    /// Iterations of sense (CG, default 30) or cs and tv (FISTA / ADMM, default 50).
+    #[arg(long, value_parser = super::bounded(1..=10_000))]
+    pub iterations: Option<usize>,
+    /// Coil maps of sense, cs and tv.
+    #[arg(long, value_enum, default_value_t = MapsArg::Espirit)]
+    pub maps: MapsArg,
+}
+
+impl MethodOpts {
+    /// The library's method choice; `--no-model` makes the network zero-filled.
+    pub fn choice(&self, no_model: bool) -> MethodChoice {
+        match self.method {
+            MethodArg::Network if no_model => MethodChoice::One(Method::ZeroFilled),
+            MethodArg::Network => MethodChoice::One(Method::Network),
+            MethodArg::ZeroFilled => MethodChoice::One(Method::ZeroFilled),
+            MethodArg::Sense => MethodChoice::One(Method::Sense),
+            MethodArg::Cs => MethodChoice::One(Method::Cs),
+            MethodArg::Tv => MethodChoice::One(Method::Tv),
+            MethodArg::All => MethodChoice::All,
+        }
+    }
+
+    /// λ, iterations and maps.
+    pub fn classical(&self) -> ClassicalOptions {
+        ClassicalOptions {
+            lambda: self.lambda.map(|l| l as f32),
+            iterations: self.iterations,
+            maps: self.maps.into(),
+        }
+    }
 }
 
 pub fn run(a: Args) -> recon::Result<()> {
@@ -59,6 +141,8 @@ pub fn run(a: Args) -> recon::Result<()> {
             (None, true) => ModelChoice::NoModel,
             (None, false) => ModelChoice::Default,
         },
+        method: a.method.choice(a.no_model),
+        classical: a.method.classical(),
     };
     let bar = Bar::new(a.write.json);
     let report = reconstruct(&req, &bar)?;
@@ -85,8 +169,11 @@ pub fn run(a: Args) -> recon::Result<()> {
     if let Some(m) = &report.model {
         println!("model: {m}");
     }
+    if let Some(m) = &report.maps {
+        println!("coil maps: {m}");
+    }
     if !report.metrics.is_empty() {
-        print!("{}", metrics_table(&report.metrics));
+        print!("{}", metrics_table(&report.metrics, &report.methods));
     }
     if let Some(note) = &report.metrics_note {
         println!("{note}");

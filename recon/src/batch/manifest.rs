@@ -1,5 +1,6 @@
 //! The manifest: one JSON line per finished volume, appended durably, read tolerantly.
 
+use crate::classical::{ClassicalOptions, MethodChoice};
 use crate::error::{ReconError, Result};
 use crate::metrics::VolumeMetrics;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,37 @@ pub struct Settings {
     pub model: String,
     pub png: bool,
     pub nifti: bool,
+    /// `recon --method` (`network`, `zero_filled`, `sense`, `cs`, `tv`, `all`); lines written
+    /// before methods existed read as `network`.
+    #[serde(default = "network")]
+    pub method: String,
+    /// λ, iterations and maps of the classical methods, when one runs (None otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classical: Option<ClassicalSettings>,
+}
+
+/// The classical methods' options as recorded (defaults resolved).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicalSettings {
+    pub lambda: f32,
+    /// `--iterations`, or None for each method's default.
+    pub iterations: Option<usize>,
+    pub maps: String,
+}
+
+impl ClassicalSettings {
+    /// What to record for `method`: the options when a classical method runs, else None.
+    pub fn of(method: MethodChoice, opts: &ClassicalOptions) -> Option<Self> {
+        method.methods().iter().any(|m| m.is_classical()).then(|| ClassicalSettings {
+            lambda: opts.lambda(),
+            iterations: opts.iterations,
+            maps: opts.maps.name().into(),
+        })
+    }
+}
+
+fn network() -> String {
+    "network".into()
 }
 
 /// How a volume ended.
@@ -259,6 +291,8 @@ mod tests {
             p_edge: None,
             density_compensate: false,
             model: "none".into(),
+            method: "zero_filled".into(),
+            classical: None,
             png: false,
             nifti: false,
         }

@@ -5,6 +5,7 @@ use super::discover::{discover, Shard};
 use super::files::{output_file_name, remove_stale_temps, RunningMarker};
 use super::manifest::{latest, read_manifest, write_csv, ManifestEntry, ManifestWriter, Settings, Status};
 use super::summary::{self, GroupSummary};
+use crate::classical::{ClassicalOptions, MethodChoice};
 use crate::error::{ReconError, Result};
 use crate::network::{default_for, ModelChoice, NetworkRecon};
 use crate::progress::Progress;
@@ -20,8 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Test-only: milliseconds to sleep before each volume, so that a test can kill a batch
-/// part-way deterministically. Not for normal use.
+/// Test-only: ms to sleep before each volume, so a test can kill a batch part-way. Not for normal use.
 pub const TEST_DELAY_ENV: &str = "RECON_BATCH_TEST_DELAY_MS";
 
 /// The most threads `--jobs` may ask for (far above any node's cores; each thread holds
@@ -47,6 +47,9 @@ pub struct BatchRequest {
     pub params: MaskParams,
     pub density_compensate: bool,
     pub model: ModelChoice,
+    /// Which reconstruction(s) and the classical methods' options, as `recon --method`.
+    pub method: MethodChoice,
+    pub classical: ClassicalOptions,
     /// Worker threads (slices) and volumes in flight; 0 = one per core.
     pub jobs: usize,
     pub shard: Shard,
@@ -72,6 +75,8 @@ impl BatchRequest {
             },
             png: self.png,
             nifti: self.nifti,
+            method: self.method.name().into(),
+            classical: super::manifest::ClassicalSettings::of(self.method, &self.classical),
         }
     }
 
@@ -420,6 +425,8 @@ fn reconstruct_one(ctx: &Ctx, job: &Job) -> Result<ReconReport> {
         // The batch owns its outputs: one without a complete manifest line is redone.
         force: true,
         model: req.model.clone(),
+        method: req.method,
+        classical: req.classical,
     };
     let report = reconstruct_with(&recon, &|c, m| ctx.models.get(c, m), &SliceCounter(ctx.progress))?;
     super::previews::write_previews(&outputs, &recon.input)?;
