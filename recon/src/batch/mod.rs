@@ -33,6 +33,7 @@ pub mod discover;
 pub mod files;
 pub mod manifest;
 pub mod merge;
+mod models;
 mod previews;
 pub mod run;
 pub mod summary;

@@ -3,22 +3,22 @@
 
 use super::discover::{discover, Shard};
 use super::files::{output_file_name, remove_stale_temps, RunningMarker};
+use super::models::ModelCache;
 use super::manifest::{latest, read_manifest, write_csv, ManifestEntry, ManifestWriter, Settings, Status};
 use super::summary::{self, GroupSummary};
 use crate::classical::{ClassicalOptions, MethodChoice};
 use crate::error::{ReconError, Result};
-use crate::network::{default_for, ModelChoice, NetworkRecon};
+use crate::network::ModelChoice;
 use crate::progress::Progress;
 use crate::reconstruct::{reconstruct_with, ReconReport, ReconRequest};
 use crate::scan::Scan;
 use kspace::mask::MaskParams;
-use kspace::SamplingMask;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// Test-only: ms to sleep before each volume, so a test can kill a batch part-way. Not for normal use.
@@ -478,29 +478,5 @@ struct SliceCounter<'a>(&'a dyn Progress);
 impl Progress for SliceCounter<'_> {
     fn inc(&self, n: u64) {
         self.0.inc(n);
-    }
-}
-
-/// Each model loaded once and shared by every volume and thread.
-#[derive(Default)]
-struct ModelCache(Mutex<HashMap<String, Option<Arc<NetworkRecon>>>>);
-
-impl ModelCache {
-    fn get(&self, choice: &ModelChoice, mask: &SamplingMask) -> Result<Option<Arc<NetworkRecon>>> {
-        let key = match choice {
-            ModelChoice::NoModel => return Ok(None),
-            ModelChoice::File(p) => p.display().to_string(),
-            ModelChoice::Default => match default_for(mask) {
-                None => return Ok(None),
-                Some(d) => d.name.to_string(),
-            },
-        };
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(m) = map.get(&key) {
-            return Ok(m.clone());
-        }
-        let m = NetworkRecon::choose(choice, mask)?.map(Arc::new);
-        map.insert(key, m.clone());
-        Ok(m)
     }
 }
