@@ -61,7 +61,12 @@ fn check_case(case: &Case, scratch: &Path) {
     check_run(case, &["--input", input, "-o", out.to_str().unwrap(), "--no-model"], &out_dir, Some(&out));
     // `info` describes what a file declares without reading its bulk data: a file that
     // declares a huge slice may be described; it must still never crash, hang or allocate it.
-    let info = Case { expect: Expect::ErrorOrOk, name: case.name.clone(), input: case.input.clone(), why: case.why.clone() };
+    let info = Case {
+        expect: Expect::ErrorOrOk,
+        name: case.name.clone(),
+        input: case.input.clone(),
+        why: case.why.clone(),
+    };
     check_run(&info, &["info", input], &out_dir, None);
 }
 

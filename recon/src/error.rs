@@ -63,7 +63,10 @@ impl ReconError {
     /// file can smuggle in through a quoted snippet) are shown escaped, so that every error
     /// is one line on stderr and in a batch manifest.
     pub fn one_line(&self) -> String {
-        self.to_string().chars().flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] }).collect()
+        self.to_string()
+            .chars()
+            .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
+            .collect()
     }
 
     /// A short machine-readable name of the error's kind (`--json` errors).

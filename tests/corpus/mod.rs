@@ -203,7 +203,12 @@ pub fn generated_cases(dir: &Path) -> Vec<Case> {
     write_nifti_bomb(&p("bomb_declared.nii.gz"), [2048, 2048, 2048], 16 << 20);
     cases.push(Case::new("bomb_declared", p("bomb_declared.nii.gz"), Expect::Error, "declares 32 GiB"));
     write_nifti_bomb(&p("bomb_trailing.nii.gz"), [16, 16, 4], 256 << 20);
-    cases.push(Case::new("bomb_trailing", p("bomb_trailing.nii.gz"), Expect::Ok, "16x16x4 then 256 MiB of zeros"));
+    cases.push(Case::new(
+        "bomb_trailing",
+        p("bomb_trailing.nii.gz"),
+        Expect::Ok,
+        "16x16x4 then 256 MiB of zeros",
+    ));
     let mut raw = nifti_header([2048, 2048, 2048]);
     raw.extend_from_slice(&[0u8; 64]);
     std::fs::write(p("huge_plain.nii"), raw).unwrap();
@@ -300,7 +305,11 @@ pub fn mutated_cases(root: &Path, dir: &Path, per_seed: usize) -> Vec<Case> {
                 // Mutate the header text on even k, the data on odd k.
                 let hdr = std::fs::read(src.with_extension("hdr")).unwrap();
                 let data = std::fs::read(&src).unwrap();
-                let (hdr, data) = if k % 2 == 0 { (mutate(&hdr, &mut rng, k / 2), data) } else { (hdr, mutate(&data, &mut rng, k / 2)) };
+                let (hdr, data) = if k % 2 == 0 {
+                    (mutate(&hdr, &mut rng, k / 2), data)
+                } else {
+                    (hdr, mutate(&data, &mut rng, k / 2))
+                };
                 std::fs::write(out.with_extension("hdr"), hdr).unwrap();
                 std::fs::write(&out, data).unwrap();
             } else {

@@ -3,8 +3,8 @@
 
 use super::discover::{discover, Shard};
 use super::files::{output_file_name, remove_stale_temps, RunningMarker};
-use super::models::ModelCache;
 use super::manifest::{latest, read_manifest, write_csv, ManifestEntry, ManifestWriter, Settings, Status};
+use super::models::ModelCache;
 use super::summary::{self, GroupSummary};
 use crate::classical::{ClassicalOptions, MethodChoice};
 use crate::error::{ReconError, Result};
@@ -291,7 +291,10 @@ pub(crate) fn write_tables(
 
 fn check_request(req: &BatchRequest) -> Result<()> {
     if req.jobs > MAX_JOBS {
-        return Err(ReconError::Invalid(format!("--jobs {}: must be 0 (one per core) to {MAX_JOBS}", req.jobs)));
+        return Err(ReconError::Invalid(format!(
+            "--jobs {}: must be 0 (one per core) to {MAX_JOBS}",
+            req.jobs
+        )));
     }
     if req.mask != "none" {
         kspace::mask::from_name(&req.mask, &req.params)?;

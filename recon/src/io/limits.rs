@@ -73,11 +73,7 @@ pub fn check_regular_file(path: &Path) -> Result<u64> {
     if ft.is_file() {
         return Ok(meta.len());
     }
-    let what = if ft.is_dir() {
-        "a directory"
-    } else {
-        kind_of_special(&ft)
-    };
+    let what = if ft.is_dir() { "a directory" } else { kind_of_special(&ft) };
     Err(ReconError::format(path, format!("not a regular file ({what}): refusing to read it")))
 }
 
@@ -107,10 +103,8 @@ fn kind_of_special(_: &std::fs::FileType) -> &'static str {
 /// ("k-space slice", "decoded PNG"…) and `dims` is printed as the file declared it.
 pub fn check_size(path: &Path, what: &str, dims: &[usize], elem_bytes: usize, cap: Cap) -> Result<usize> {
     let shape = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
-    let total = dims
-        .iter()
-        .try_fold(elem_bytes as u128, |acc, &d| acc.checked_mul(d as u128))
-        .unwrap_or(u128::MAX);
+    let total =
+        dims.iter().try_fold(elem_bytes as u128, |acc, &d| acc.checked_mul(d as u128)).unwrap_or(u128::MAX);
     let limit = cap.bytes()?;
     if total > limit as u128 || total > usize::MAX as u128 {
         let (var, _) = cap.env();
@@ -185,7 +179,10 @@ mod tests {
         assert_eq!(check_size(p, "slice", &[4, 320, 320], 8, Cap::Slice).unwrap(), 4 * 320 * 320 * 8);
         let e = check_size(p, "k-space slice", &[4, 1 << 20, 1 << 20], 8, Cap::Slice).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("x.h5") && msg.contains("4×1048576×1048576") && msg.contains(MAX_SLICE_ENV), "{msg}");
+        assert!(
+            msg.contains("x.h5") && msg.contains("4×1048576×1048576") && msg.contains(MAX_SLICE_ENV),
+            "{msg}"
+        );
         assert!(check_size(p, "s", &[usize::MAX, usize::MAX], 8, Cap::Stream).is_err());
     }
 
