@@ -64,7 +64,7 @@ pub struct MapsReport {
 pub fn write_maps(req: &MapsRequest, progress: &dyn Progress) -> Result<MapsReport> {
     let t0 = Instant::now();
     let format = OutputFormat::of(&req.output, MAPS_FORMATS)?;
-    crate::reconstruct::check_output(&req.input, &req.output, req.force)?;
+    crate::io::output::check_output(&req.input, &req.output, req.force)?;
     let o = &req.espirit;
     if o.kernel == 0 || o.kernel > o.calib {
         return Err(ReconError::Invalid(format!(

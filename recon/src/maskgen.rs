@@ -1,7 +1,7 @@
 //! `recon mask`: draw a mask, analyse it, save it as PNG / NPY / BART cfl.
 
 use crate::error::{ReconError, Result};
-use crate::reconstruct::check_output;
+use crate::io::output::check_output;
 use kspace::mask::MaskParams;
 use kspace::C32;
 use serde::Serialize;

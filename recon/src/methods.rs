@@ -11,7 +11,6 @@ use crate::classical::{classical_slice, describe_maps, slice_maps, ClassicalOpti
 use crate::error::{ReconError, Result};
 use crate::network::NetworkRecon;
 use crate::progress::Progress;
-use crate::reconstruct::zero_filled_slice;
 use crate::scan::{Scan, ScanSlice};
 use kspace::espirit::Maps;
 use kspace::{SamplingMask, C32};
@@ -55,6 +54,19 @@ impl VolumeRuns {
         let first = self.runs.iter().filter(move |r| r.method == primary);
         first.chain(self.runs.iter().filter(move |r| r.method != primary))
     }
+}
+
+/// Zero-filled reconstruction of one slice: coils × H × W k-space → combined magnitude,
+/// cropped to `crop`.
+pub fn zero_filled_slice(
+    kspace: &Array3<C32>,
+    mask: &SamplingMask,
+    density_compensate: bool,
+    crop: (usize, usize),
+) -> Result<Array2<f32>> {
+    let img = kspace::undersample::zero_filled(kspace, mask, density_compensate)?;
+    let combined = kspace::undersample::rss(&img, 0)?;
+    Ok(kspace::undersample::center_crop(&combined, crop)?)
 }
 
 /// Runs zero-filled and each of `wanted` (the network only with a `model`) over the slices of

@@ -12,19 +12,20 @@
 
 use crate::classical::{ClassicalOptions, Method, MethodChoice};
 use crate::error::{ReconError, Result};
-use crate::io::atomic::temp_path;
 use crate::io::hdf5::{write_h5, AttrValue, H5Data};
-use crate::io::output::{check_finite_output, write_images, OutputFormat, RECONSTRUCTION_FORMATS};
+use crate::io::output::{check_finite_output, files_of, write_images, OutputFormat, RECONSTRUCTION_FORMATS};
+pub use crate::io::output::{check_output, default_output};
 use crate::methods::run_methods;
+pub use crate::methods::zero_filled_slice;
 use crate::metrics::VolumeMetrics;
 use crate::network::{ModelChoice, NetworkRecon};
 use crate::progress::Progress;
 use crate::scan::Scan;
 use kspace::mask::MaskParams;
-use kspace::{SamplingMask, C32};
-use ndarray::{Array2, Array3};
+use kspace::SamplingMask;
+use ndarray::Array3;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -128,124 +129,6 @@ pub struct ReconReport {
     /// Why there are no metrics, when there are none.
     pub metrics_note: Option<String>,
     pub seconds: f64,
-}
-
-/// `<input name without extension>.recon.h5` in the current directory. Built from the
-/// name's bytes, so that a name that is not UTF-8 keeps its bytes (on Unix).
-pub fn default_output(input: &Path) -> PathBuf {
-    let name = input.file_name().unwrap_or_default();
-    let bytes = os_bytes(name);
-    let stem = [".nii.gz", ".nii", ".h5", ".hdf5", ".png", ".cfl", ".hdr"]
-        .iter()
-        .find_map(|ext| bytes.strip_suffix(ext.as_bytes()))
-        .unwrap_or(&bytes);
-    let mut out = stem.to_vec();
-    out.extend_from_slice(b".recon.h5");
-    PathBuf::from(os_string(out))
-}
-
-#[cfg(unix)]
-fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt;
-    s.as_bytes().to_vec()
-}
-
-#[cfg(unix)]
-fn os_string(b: Vec<u8>) -> std::ffi::OsString {
-    use std::os::unix::ffi::OsStringExt;
-    std::ffi::OsString::from_vec(b)
-}
-
-#[cfg(not(unix))]
-fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
-    s.to_string_lossy().into_owned().into_bytes()
-}
-
-#[cfg(not(unix))]
-fn os_string(b: Vec<u8>) -> std::ffi::OsString {
-    String::from_utf8_lossy(&b).into_owned().into()
-}
-
-/// Refuses to write over the input, over an existing file without `force` (for `.cfl`, its
-/// `.hdr` too), or into a folder that does not exist or cannot be written; checked before any
-/// work, and the errors name `output` itself.
-pub fn check_output(input: &Path, output: &Path, force: bool) -> Result<()> {
-    let (inputs, outputs) = (files_of(input), files_of(output));
-    let same = inputs
-        .iter()
-        .filter_map(|i| i.canonicalize().ok())
-        .any(|i| outputs.iter().any(|o| o.canonicalize().is_ok_and(|o| o == i)));
-    if same {
-        return Err(ReconError::Invalid(format!(
-            "{}: refusing to overwrite the input file",
-            output.display()
-        )));
-    }
-    for p in outputs {
-        if p.exists() && !force {
-            return Err(ReconError::Invalid(format!(
-                "{}: output exists (use --force to overwrite)",
-                p.display()
-            )));
-        }
-    }
-    check_output_folder(output)
-}
-
-/// The files a path stands for: a BART array is two (`NAME.cfl`, `NAME.hdr`, whichever of
-/// the three names is given), anything else itself.
-fn files_of(p: &Path) -> Vec<PathBuf> {
-    let ext = p.extension().map(|e| e.to_ascii_lowercase());
-    let (cfl, hdr) = crate::io::cfl::cfl_paths(p);
-    let bart = matches!(ext.as_ref().and_then(|e| e.to_str()), Some("cfl" | "hdr"))
-        || (!p.exists() && cfl.is_file() && hdr.is_file());
-    if bart {
-        vec![cfl, hdr]
-    } else {
-        vec![p.to_path_buf()]
-    }
-}
-
-/// The output's folder exists, is a folder and accepts a new file (probed by creating and
-/// removing, empty, the temporary file the output will be written to, [`temp_path`]).
-fn check_output_folder(output: &Path) -> Result<()> {
-    let dir = match output.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(ReconError::Invalid(format!(
-            "{}: the output folder {} does not exist",
-            output.display(),
-            dir.display()
-        )));
-    }
-    let probe = temp_path(output);
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(ReconError::Invalid(format!(
-            "{}: cannot write in the output folder {}: {e}",
-            output.display(),
-            dir.display()
-        ))),
-    }
-}
-
-/// Zero-filled reconstruction of one slice: coils × H × W k-space → combined magnitude,
-/// cropped to `crop`.
-pub fn zero_filled_slice(
-    kspace: &Array3<C32>,
-    mask: &SamplingMask,
-    density_compensate: bool,
-    crop: (usize, usize),
-) -> Result<Array2<f32>> {
-    let img = kspace::undersample::zero_filled(kspace, mask, density_compensate)?;
-    let combined = kspace::undersample::rss(&img, 0)?;
-    Ok(kspace::undersample::center_crop(&combined, crop)?)
 }
 
 /// Reconstructs `req.input` and writes `req.output` (h5: `reconstruction`, `zero_filled`,

@@ -12,9 +12,9 @@
 
 use crate::error::{ReconError, Result};
 use crate::io::hdf5::{write_h5, AttrValue, H5Data};
+use crate::io::output::check_output;
 use crate::io::output::{check_finite_output, write_kspace_cfl, OutputFormat, KSPACE_FORMATS};
 use crate::progress::Progress;
-use crate::reconstruct::check_output;
 use crate::scan::{Format, Scan};
 use kspace::C32;
 use ndarray::{Array2, Array3, Array4, Axis};

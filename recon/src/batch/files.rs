@@ -3,7 +3,7 @@
 
 use super::discover::Shard;
 use crate::error::{ReconError, Result};
-use crate::reconstruct::default_output;
+use crate::io::output::default_output;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 

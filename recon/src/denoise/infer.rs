@@ -2,6 +2,7 @@
 //! mapped to `[−0.5, 0.5]`, reflect-padded to a multiple of 32 (the U-Net's five poolings),
 //! the network, cropped back, mapped to `[0, 1]`.
 
+use crate::train::tensor::cerr;
 use std::path::{Path, PathBuf};
 
 use models::{checkpoint::ModelMeta, net::Network, Device, Module, Tensor};
@@ -32,10 +33,6 @@ pub struct Denoiser {
     /// Where it came from, for messages (a path or `default-gaussian`).
     pub name: String,
     device: Device,
-}
-
-fn cerr(e: candle_core::Error) -> ReconError {
-    ReconError::Failed(format!("candle: {e}"))
 }
 
 /// The `config` JSON of a model.

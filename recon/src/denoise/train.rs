@@ -16,6 +16,7 @@
 //! PSNR of the network and of the noisy input on fixed, seeded corruptions of held-back
 //! photos at the test strength.
 
+use crate::train::tensor::cerr;
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
@@ -230,10 +231,6 @@ pub fn validate(d: &Denoiser, set: &[(Array3<f32>, Array3<f32>)]) -> Result<(f64
     }
     let n = set.len().max(1) as f64;
     Ok((net / n, inp / n))
-}
-
-fn cerr(e: candle_core::Error) -> ReconError {
-    ReconError::Failed(format!("candle: {e}"))
 }
 
 /// Trains a denoiser; see the module documentation. Writes the checkpoint to `cfg.run.out`, the

@@ -20,7 +20,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use kspace::{mask::MaskParams, rng::MaskRng, C32};
+use kspace::{mask::MaskParams, rng::MaskRng};
 use models::{
     DType, Device, Loss, ModelMeta, Module, NetConfig, Network, Normalisation, RampDown, Schedule, Tensor,
     UNetConfig,
@@ -31,6 +31,8 @@ use serde_json::json;
 
 pub use super::log::{fmt_row, log_path, old_rows, LogRow, HEADER};
 pub use super::run::{run_loop, LoopConfig, LoopReport, RunControl};
+use super::tensor::cerr;
+pub use super::tensor::{complex_batch, from_batch, to_batch};
 use super::{
     corruption::{Corruption, Mode, MriUndersampling, Pair, Targets},
     dataset::{epoch_permutation, SliceDataset},
@@ -163,10 +165,6 @@ pub struct TrainReport {
     pub plot: Option<PathBuf>,
 }
 
-fn cerr(e: candle_core::Error) -> ReconError {
-    ReconError::Failed(format!("candle: {e}"))
-}
-
 /// The N2N MRI schedule (ramp-up exp(−5(1−t/10)²) over 10 "epochs", Gaussian ramp-down
 /// over the last 30 with β1 0.9 → 0.5; 300 epochs in the paper) compressed onto `steps`:
 /// `k = ⌈steps / 300⌉` steps per epoch and `⌈steps / k⌉` epochs, so the schedule ends at
@@ -178,33 +176,6 @@ pub fn schedule(steps: u64, lr_max: f64) -> Schedule {
     s.lr_max = lr_max;
     debug_assert_eq!(s.rampdown_shape, RampDown::Gaussian);
     s
-}
-
-/// (N, C, H, W) tensor from N equally shaped (C, H, W) images.
-pub fn to_batch(images: &[&Array3<f32>], device: &Device) -> Result<Tensor> {
-    let (c, h, w) = images[0].dim();
-    let mut v: Vec<f32> = Vec::with_capacity(images.len() * c * h * w);
-    for im in images {
-        v.extend(im.iter());
-    }
-    Tensor::from_vec(v, (images.len(), c, h, w), device).map_err(cerr)
-}
-
-/// (C, H, W) images of an (N, C, H, W) tensor.
-pub fn from_batch(t: &Tensor) -> Result<Vec<Array3<f32>>> {
-    let (n, c, h, w) = t.dims4().map_err(cerr)?;
-    let v: Vec<f32> = t.to_dtype(DType::F32).and_then(|t| t.flatten_all()?.to_vec1()).map_err(cerr)?;
-    let len = c * h * w;
-    Ok((0..n)
-        .map(|i| Array3::from_shape_vec((c, h, w), v[i * len..(i + 1) * len].to_vec()).unwrap()) // ok: length c·h·w
-        .collect())
-}
-
-/// (real, imaginary) batches of equally shaped complex (C, H, W) arrays.
-pub fn complex_batch(arrays: &[&Array3<C32>], device: &Device) -> Result<(Tensor, Tensor)> {
-    let re: Vec<Array3<f32>> = arrays.iter().map(|a| a.mapv(|z| z.re)).collect();
-    let im: Vec<Array3<f32>> = arrays.iter().map(|a| a.mapv(|z| z.im)).collect();
-    Ok((to_batch(&re.iter().collect::<Vec<_>>(), device)?, to_batch(&im.iter().collect::<Vec<_>>(), device)?))
 }
 
 /// A batch of pairs as tensors.

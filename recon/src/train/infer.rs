@@ -11,12 +11,13 @@
 //!   the scale, then multi-coil data consistency
 //!   `Σ_c conj(s_c)·ifft2c(fft2c(s_c f) with the measured bins put back)`.
 
+use super::tensor::cerr;
 use kspace::{SamplingMask, C32};
 use models::{Device, ModelMeta, Module, Network};
 use ndarray::{Array2, Array3, Axis};
 
 use super::corruption::{compensated_complex, compensated_image, input_mask, to_channels};
-use super::engine::{from_batch, to_batch};
+use super::tensor::{from_batch, to_batch};
 use crate::{ReconError, Result};
 
 /// `ModelMeta.normalisation.method` of complex-mode models: divide by the largest
@@ -50,10 +51,6 @@ impl ModelMode {
             ))),
         }
     }
-}
-
-fn cerr(e: candle_core::Error) -> ReconError {
-    ReconError::Failed(format!("candle: {e}"))
 }
 
 /// Reconstructs one single-coil magnitude-mode slice with a trained 1→1 network.

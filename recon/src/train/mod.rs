@@ -12,6 +12,7 @@
 //! simulated coils so models work on real multi-coil scans ([`infer`]).
 
 pub mod canvas;
+pub mod control;
 pub mod corruption;
 pub mod dataset;
 pub mod dc;
@@ -23,6 +24,7 @@ pub mod outputs;
 pub mod plot;
 pub mod run;
 pub mod settings;
+pub mod tensor;
 
 pub use corruption::{Corruption, Mode, MriUndersampling, Pair, Targets};
 pub use dataset::{epoch_permutation, SliceDataset, SliceId};

@@ -13,7 +13,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{log::log_path, plot::plot_path, run::RunControl};
+use super::{control::RunControl, log::log_path, plot::plot_path};
 use crate::{ReconError, Result};
 
 /// The files `run` writes: `(what, path)`.

@@ -1,0 +1,40 @@
+//! Between ndarray and candle: image batches as (N, C, H, W) tensors and back, and the one
+//! conversion of candle's errors into [`ReconError`]. Shared by training and inference (MRI
+//! and photos), so both see the same layout.
+
+use crate::{ReconError, Result};
+use kspace::C32;
+use models::{DType, Device, Tensor};
+use ndarray::Array3;
+
+/// A candle error as a failure of the work (exit code 1).
+pub(crate) fn cerr(e: candle_core::Error) -> ReconError {
+    ReconError::Failed(format!("candle: {e}"))
+}
+
+/// (N, C, H, W) tensor from N equally shaped (C, H, W) images.
+pub fn to_batch(images: &[&Array3<f32>], device: &Device) -> Result<Tensor> {
+    let (c, h, w) = images[0].dim();
+    let mut v: Vec<f32> = Vec::with_capacity(images.len() * c * h * w);
+    for im in images {
+        v.extend(im.iter());
+    }
+    Tensor::from_vec(v, (images.len(), c, h, w), device).map_err(cerr)
+}
+
+/// (C, H, W) images of an (N, C, H, W) tensor.
+pub fn from_batch(t: &Tensor) -> Result<Vec<Array3<f32>>> {
+    let (n, c, h, w) = t.dims4().map_err(cerr)?;
+    let v: Vec<f32> = t.to_dtype(DType::F32).and_then(|t| t.flatten_all()?.to_vec1()).map_err(cerr)?;
+    let len = c * h * w;
+    Ok((0..n)
+        .map(|i| Array3::from_shape_vec((c, h, w), v[i * len..(i + 1) * len].to_vec()).unwrap()) // ok: length c·h·w
+        .collect())
+}
+
+/// (real, imaginary) batches of equally shaped complex (C, H, W) arrays.
+pub fn complex_batch(arrays: &[&Array3<C32>], device: &Device) -> Result<(Tensor, Tensor)> {
+    let re: Vec<Array3<f32>> = arrays.iter().map(|a| a.mapv(|z| z.re)).collect();
+    let im: Vec<Array3<f32>> = arrays.iter().map(|a| a.mapv(|z| z.im)).collect();
+    Ok((to_batch(&re.iter().collect::<Vec<_>>(), device)?, to_batch(&im.iter().collect::<Vec<_>>(), device)?))
+}
