@@ -41,6 +41,13 @@ impl MaskRng {
         Ok(MaskRng { mt: Mt::new_with_key(key.iter().copied()), gauss: None })
     }
 
+    /// [`Self::from_key`] for a key of fixed, non-zero length: infallible (an empty key does
+    /// not compile), for keys derived from (seed, step, index) tuples.
+    pub fn from_words<const N: usize>(key: [u32; N]) -> Self {
+        const { assert!(N > 0, "a RandomState seed key must be non-empty") };
+        MaskRng { mt: Mt::new_with_key(key.into_iter()), gauss: None }
+    }
+
     /// fastMRI's per-volume seed `RandomState(tuple(map(ord, fname)))`: every slice of one
     /// volume gets the same mask. `fname` is the file name only (e.g. `file1000001.h5`), as
     /// fastMRI passes it; an empty name is an error (numpy rejects an empty seed).

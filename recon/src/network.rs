@@ -100,15 +100,14 @@ impl NetworkRecon {
         let device = models::best_device();
         let loaded = match choice {
             ModelChoice::NoModel => return Ok(None),
-            ModelChoice::File(p) if built_in(p).is_some() => {
-                let d = built_in(p).expect("checked by the guard"); // ok: guard
-                load_built_in(d, &device)?
-            }
-            ModelChoice::File(p) => {
-                let (net, meta) = models::checkpoint::load_model(p, &device)
-                    .map_err(|e| ReconError::format(p, format!("not a recon model: {e}")))?;
-                (p.display().to_string(), net, meta)
-            }
+            ModelChoice::File(p) => match built_in(p) {
+                Some(d) => load_built_in(d, &device)?,
+                None => {
+                    let (net, meta) = models::checkpoint::load_model(p, &device)
+                        .map_err(|e| ReconError::format(p, format!("not a recon model: {e}")))?;
+                    (p.display().to_string(), net, meta)
+                }
+            },
             ModelChoice::Default => match default_for(mask) {
                 None => return Ok(None),
                 Some(d) => load_built_in(d, &device)?,

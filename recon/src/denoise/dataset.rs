@@ -144,8 +144,15 @@ pub fn load_pairs(dir: &Path, channels: usize, min_size: usize) -> Result<Vec<(P
         ));
     }
     let mut pairs = Vec::with_capacity(a.len());
+    let mut by_name: std::collections::BTreeMap<String, Photo> =
+        b.into_iter().map(|p| (p.name.clone(), p)).collect();
     for pa in a {
-        let pb = b.iter().find(|p| p.name == pa.name).expect("matched above").clone(); // ok: same names
+        let Some(pb) = by_name.remove(&pa.name) else {
+            return Err(ReconError::format(
+                subdirs[0].join(&pa.name),
+                "no file of the same name to pair it with",
+            ));
+        };
         if pa.data.dim() != pb.data.dim() {
             return Err(ReconError::format(
                 subdirs[1].join(&pb.name),

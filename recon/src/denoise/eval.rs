@@ -42,7 +42,7 @@ pub struct EvalReport {
 
 /// The test noise of photo `i` for `seed`.
 pub fn eval_rng(seed: u64, i: usize) -> MaskRng {
-    MaskRng::from_key(&[seed as u32, (seed >> 32) as u32, i as u32, 0xE7A1]).expect("non-empty key")
+    MaskRng::from_words([seed as u32, (seed >> 32) as u32, i as u32, 0xE7A1])
     // ok: constant-length key
 }
 

@@ -179,7 +179,7 @@ impl PairSource {
         let g = step * batch as u64 + j as u64;
         let idx = epoch_permutation(self.len(), seed, g / n)[(g % n) as usize];
         let key = [seed as u32, (seed >> 32) as u32, step as u32, (step >> 32) as u32, j as u32, 0xD0];
-        let mut rng = MaskRng::from_key(&key).expect("non-empty key"); // ok: constant-length key
+        let mut rng = MaskRng::from_words(key);
         match self {
             Self::Synthetic { photos, noise, targets } => {
                 let x = &photos[idx].data;
@@ -213,7 +213,7 @@ pub fn validation_set(photos: &[Photo], noise: &NoiseSpec, seed: u64) -> Vec<(Ar
         .enumerate()
         .map(|(i, p)| {
             let key = [seed as u32, (seed >> 32) as u32, i as u32, 0x7A1D];
-            let mut rng = MaskRng::from_key(&key).expect("non-empty key"); // ok: constant-length key
+            let mut rng = MaskRng::from_words(key);
             let noisy = noise.corrupt(&p.data, &mut rng).image;
             (p.data.clone(), noisy)
         })

@@ -113,7 +113,7 @@ fn open_header(path: &Path) -> Result<Opened> {
             bytes.len()
         )));
     }
-    let sizeof_hdr = i32::from_le_bytes(bytes[..4].try_into().unwrap()); // ok: ≥ 348 bytes checked
+    let sizeof_hdr = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]); // ≥ 348 bytes checked
     if sizeof_hdr == 540 || sizeof_hdr.swap_bytes() == 540 {
         return Err(bad("NIfTI-2 files are not supported (save as NIfTI-1)".into()));
     }
@@ -201,7 +201,8 @@ pub fn read_volume(path: impl AsRef<Path>) -> Result<Volume> {
             stored(i)
         )));
     }
-    let data = Array3::from_shape_vec((nx, ny, nz).f(), values).expect("size checked"); // ok: size checked
+    let data =
+        Array3::from_shape_vec((nx, ny, nz).f(), values).map_err(|e| bad(format!("voxel count: {e}")))?;
     Ok(Volume { data, affine: geom.affine(&hdr), voxel_size: geom.voxel_size })
 }
 

@@ -99,8 +99,7 @@ impl SliceDataset {
 /// The order of epoch `epoch` for `n` items: Fisher–Yates driven by
 /// `MaskRng::from_key([seed_lo, seed_hi, epoch, 0x5EED])`. A pure function of its arguments.
 pub fn epoch_permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
-    let mut rng =
-        MaskRng::from_key(&[seed as u32, (seed >> 32) as u32, epoch as u32, 0x5EED]).expect("non-empty key"); // ok: constant key
+    let mut rng = MaskRng::from_words([seed as u32, (seed >> 32) as u32, epoch as u32, 0x5EED]);
     let mut p: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
         let j = (rng.uniform() * (i + 1) as f64) as usize;

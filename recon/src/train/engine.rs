@@ -221,7 +221,7 @@ impl BatchTensors {
 /// The generator for sample `j` of step `step`.
 fn step_rng(seed: u64, step: u64, j: usize) -> MaskRng {
     let key = [seed as u32, (seed >> 32) as u32, step as u32, (step >> 32) as u32, j as u32, 0xC0];
-    MaskRng::from_key(&key).expect("non-empty key") // ok: constant-length key
+    MaskRng::from_words(key)
 }
 
 /// The batch of step `step`: slice `g mod n` of epoch `⌊g / n⌋` of the shuffled order,
@@ -239,10 +239,11 @@ pub fn make_batch(
         .map(|j| {
             let g = step * batch as u64 + j as u64;
             let epoch = g / n;
-            if perm.as_ref().map(|p| p.0) != Some(epoch) {
-                perm = Some((epoch, epoch_permutation(ds.len(), seed, epoch)));
-            }
-            let idx = perm.as_ref().unwrap().1[(g % n) as usize]; // ok: set above
+            let order = match &mut perm {
+                Some((e, order)) if *e == epoch => order,
+                slot => &mut slot.insert((epoch, epoch_permutation(ds.len(), seed, epoch))).1,
+            };
+            let idx = order[(g % n) as usize];
             corruption.corrupt(&ds.slices[idx], &mut step_rng(seed, step, j))
         })
         .collect()
@@ -257,7 +258,7 @@ fn validation_pairs(ds: &SliceDataset, cfg: &TrainConfig) -> Result<Vec<Pair>> {
         .enumerate()
         .map(|(i, s)| {
             let key = [cfg.seed as u32, (cfg.seed >> 32) as u32, i as u32, 0x7A1];
-            c.corrupt(s, &mut MaskRng::from_key(&key).expect("key")) // ok: constant-length key
+            c.corrupt(s, &mut MaskRng::from_words(key))
         })
         .collect()
 }

@@ -5,7 +5,7 @@
 use crate::{ReconError, Result};
 use kspace::C32;
 use models::{DType, Device, Tensor};
-use ndarray::Array3;
+use ndarray::{Array3, Array4};
 
 /// A candle error as a failure of the work (exit code 1).
 pub(crate) fn cerr(e: candle_core::Error) -> ReconError {
@@ -24,12 +24,11 @@ pub fn to_batch(images: &[&Array3<f32>], device: &Device) -> Result<Tensor> {
 
 /// (C, H, W) images of an (N, C, H, W) tensor.
 pub fn from_batch(t: &Tensor) -> Result<Vec<Array3<f32>>> {
-    let (n, c, h, w) = t.dims4().map_err(cerr)?;
+    let dims = t.dims4().map_err(cerr)?;
     let v: Vec<f32> = t.to_dtype(DType::F32).and_then(|t| t.flatten_all()?.to_vec1()).map_err(cerr)?;
-    let len = c * h * w;
-    Ok((0..n)
-        .map(|i| Array3::from_shape_vec((c, h, w), v[i * len..(i + 1) * len].to_vec()).unwrap()) // ok: length c·h·w
-        .collect())
+    let all =
+        Array4::from_shape_vec(dims, v).map_err(|e| ReconError::Failed(format!("batch of {dims:?}: {e}")))?;
+    Ok(all.outer_iter().map(|x| x.to_owned()).collect())
 }
 
 /// (real, imaginary) batches of equally shaped complex (C, H, W) arrays.
