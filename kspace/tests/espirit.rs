@@ -160,3 +160,57 @@ fn low_resolution_maps_on_request() {
     assert!(low_resolution_maps(&k.view(), &full, 0).is_err());
     assert!(low_resolution_maps(&k.view(), &SamplingMask::full((64, 63)), 24).is_err());
 }
+
+/// A 1-D mask whose fully sampled centre is exactly `band` columns wide, every row kept there,
+/// and every fourth other column not next to the band.
+fn band_mask(h: usize, w: usize, band: usize) -> SamplingMask {
+    let centre = |j: usize| j + band / 2 >= w / 2 && j < w / 2 - band / 2 + band;
+    let near = |j: usize| j + band / 2 + 1 >= w / 2 && j <= w / 2 - band / 2 + band;
+    let keep = Array2::from_shape_fn((h, w), |(_, j)| centre(j) || (j % 4 == 1 && !near(j)));
+    let prob = Array2::from_shape_fn((h, w), |(_, j)| if centre(j) { 1.0 } else { 0.25 });
+    SamplingMask::new(keep, prob)
+}
+
+#[test]
+fn narrow_band_of_a_one_dimensional_mask_gets_espirit_with_a_narrowed_kernel() {
+    use kspace::espirit::low_resolution_maps;
+    let (img, s, k) = sim(8, 128, 160);
+    let mask = band_mask(128, 160, 7);
+    let mut under = k.clone();
+    kspace::undersample::undersample_inplace(&mut under, &mask).unwrap();
+    let maps = espirit(&under.view(), &mask, &EspiritOptions::default()).unwrap();
+    // 7 columns → kernel 6×3, 5 patch positions across; 2·8·18 / 5 → 58 + 5 = 63 rows ≤ 96.
+    assert!(
+        matches!(maps.method, MapsMethod::Espirit { calib: (63, 7), kernel: (6, 3), .. }),
+        "{:?}",
+        maps.method
+    );
+    let esp = agreement(&img, &maps.first(), &s, 0.95);
+    let low = agreement(&img, &low_resolution_maps(&under.view(), &mask, 24).unwrap().first(), &s, 0.95);
+    assert!(esp >= 0.97 && esp > low, "band ESPIRiT agrees on {esp} of the object, low-resolution on {low}");
+    // Transposed (rows are the phase-encode axis): the same rule on the other axis.
+    let kt = k.clone().permuted_axes([0, 2, 1]).as_standard_layout().into_owned();
+    let mt = SamplingMask::new(mask.keep.t().to_owned(), mask.prob.t().to_owned());
+    let mut ut = kt.clone();
+    kspace::undersample::undersample_inplace(&mut ut, &mt).unwrap();
+    let maps_t = espirit(&ut.view(), &mt, &EspiritOptions::default()).unwrap();
+    assert!(
+        matches!(maps_t.method, MapsMethod::Espirit { calib: (7, 63), kernel: (3, 6), .. }),
+        "{:?}",
+        maps_t.method
+    );
+}
+
+#[test]
+fn band_narrower_than_five_lines_falls_back_to_low_resolution_maps() {
+    let (_, _, k) = sim(4, 64, 96);
+    let mask = band_mask(64, 96, 4);
+    let mut under = k.clone();
+    kspace::undersample::undersample_inplace(&mut under, &mask).unwrap();
+    let maps = espirit(&under.view(), &mask, &EspiritOptions::default()).unwrap();
+    assert!(
+        matches!(maps.method, MapsMethod::LowResolution { found: Some((64, 4)), .. }),
+        "{:?}",
+        maps.method
+    );
+}

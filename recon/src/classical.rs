@@ -211,6 +211,9 @@ pub fn describe_maps(methods: &[MapsMethod], choice: MapsChoice) -> String {
 
 fn describe(m: &MapsMethod, choice: MapsChoice) -> String {
     match m {
+        MapsMethod::Espirit { calib, kernel, .. } if kernel.0 != kernel.1 => {
+            format!("ESPIRiT (calibration {}x{}, kernel {}x{})", calib.0, calib.1, kernel.0, kernel.1)
+        }
         MapsMethod::Espirit { calib, .. } => format!("ESPIRiT (calibration {}x{})", calib.0, calib.1),
         MapsMethod::LowResolution { calib, .. } if choice == MapsChoice::LowRes => {
             format!("low-resolution (as requested; central {}x{})", calib.0, calib.1)

@@ -1,7 +1,8 @@
-//! The two numerical halves of ESPIRiT (Uecker et al., MRM 71 (2014), §"Theory"):
+//! The two numerical halves of ESPIRiT (Uecker et al., MRM 71 (2014), §"Theory"), for a
+//! `ky×kx` kernel (square, `k×k`, as BART, unless the calibration region is a narrow band):
 //!
-//! 1. **k-space**: the calibration matrix `𝒜` has one row per k×k patch position inside the
-//!    calibration region and one column per (coil, patch offset), `C·k²` columns. Its row
+//! 1. **k-space**: the calibration matrix `𝒜` has one row per ky×kx patch position inside the
+//!    calibration region and one column per (coil, patch offset), `C·ky·kx` columns. Its row
 //!    space — the span of the patches of multi-coil k-space — is the "signal subspace" `V∥`.
 //!    We form the Gram matrix `Σ_patches a aᴴ` (`C·k²` square, 288 for 8 coils and k = 6),
 //!    diagonalise it ([`crate::linalg::eigh`]) and keep the eigenvectors whose eigenvalue
@@ -10,11 +11,12 @@
 //! 2. **image space**: projecting every patch of full k-space onto `V∥` and averaging the k²
 //!    patches that cover each sample is a multi-coil convolution; in image space it is, per
 //!    pixel r, multiplication by the `C×C` Hermitian matrix
-//!    `G(r)_{c'c} = (1/k²) Σ_d K_{c'c}(d) e^{−2πi (d_y r_y/H + d_x r_x/W)}`,
-//!    `K_{c'c}(d) = Σ_{p − p' = d} P[(c', p'), (c, p)]`, `d ∈ [−(k−1), k−1]²`, `r` measured
-//!    from the image centre. Coil images of the form `s(r)·m(r)` satisfy `G(r) s(r) = s(r)`,
-//!    so the maps are the eigenvectors of G(r) with eigenvalue ≈ 1 (eq. 14). The sum over
-//!    `d` is separable: per image row a `C²·(2k−1)²` partial sum over `d_y`, then `C²·(2k−1)`
+//!    `G(r)_{c'c} = (1/(ky·kx)) Σ_d K_{c'c}(d) e^{−2πi (d_y r_y/H + d_x r_x/W)}`,
+//!    `K_{c'c}(d) = Σ_{p − p' = d} P[(c', p'), (c, p)]`, `d ∈ [−(ky−1), ky−1]×[−(kx−1), kx−1]`,
+//!    `r` measured from the image centre. Coil images of the form `s(r)·m(r)` satisfy
+//!    `G(r) s(r) = s(r)`, so the maps are the eigenvectors of G(r) with eigenvalue ≈ 1 (eq. 14).
+//!    The sum over `d` is separable: per image row a `C²·(2ky−1)(2kx−1)` partial sum over `d_y`,
+//!    then `C²·(2kx−1)`
 //!    per pixel — far cheaper than `C²` full-size FFTs, and without their memory.
 //!
 //! The per-pixel eigenvectors come from orthogonal iteration ([`crate::linalg::orth_iter`],
@@ -26,26 +28,30 @@ use ndarray::{Array3, Array4, ArrayView3, Axis};
 use num_complex::Complex64 as C64;
 use rayon::prelude::*;
 
-/// The signal-subspace projector `P` (`C·k²` square) of the calibration data `(C, h, w)`, and
-/// the number of kernels kept. Errors when the region holds no patch or no signal.
-pub(crate) fn signal_projector(cal: &ArrayView3<C32>, k: usize, threshold: f32) -> Result<(Mat, usize)> {
+/// The signal-subspace projector `P` (`C·ky·kx` square) of the calibration data `(C, h, w)`,
+/// and the number of kernels kept. Errors when the region holds no patch or no signal.
+pub(crate) fn signal_projector(
+    cal: &ArrayView3<C32>,
+    (ky, kx): (usize, usize),
+    threshold: f32,
+) -> Result<(Mat, usize)> {
     let (nc, ch, cw) = cal.dim();
-    if ch < k || cw < k {
+    if ch < ky || cw < kx {
         return Err(KspaceError::InvalidParameter(format!(
-            "calibration region {ch}×{cw} is smaller than the {k}×{k} kernel"
+            "calibration region {ch}×{cw} is smaller than the {ky}×{kx} kernel"
         )));
     }
-    let n = nc * k * k;
-    let (py, px) = (ch - k + 1, cw - k + 1);
+    let n = nc * ky * kx;
+    let (py, px) = (ch - ky + 1, cw - kx + 1);
     // Patches as rows of 𝒜 (f64), then the Gram matrix Σ a aᴴ, rows in parallel.
     let mut rows = vec![C64::new(0.0, 0.0); py * px * n];
     rows.par_chunks_mut(n).enumerate().for_each(|(idx, a)| {
         let (i, j) = (idx / px, idx % px);
         for c in 0..nc {
-            for u in 0..k {
-                for v in 0..k {
+            for u in 0..ky {
+                for v in 0..kx {
                     let z = cal[[c, i + u, j + v]];
-                    a[c * k * k + u * k + v] = C64::new(z.re as f64, z.im as f64);
+                    a[c * ky * kx + u * kx + v] = C64::new(z.re as f64, z.im as f64);
                 }
             }
         }
@@ -84,38 +90,38 @@ pub(crate) fn signal_projector(cal: &ArrayView3<C32>, k: usize, threshold: f32) 
 pub(crate) fn image_space_eigen(
     p: &Mat,
     nc: usize,
-    k: usize,
+    (ky, kx): (usize, usize),
     (h, w): (usize, usize),
     m: usize,
     iters: usize,
 ) -> (Array4<C32>, Array3<f32>) {
-    let nd = 2 * k - 1;
-    // K[(a·C + b)·nd² + (dy+k−1)·nd + (dx+k−1)] = Σ_{p−p'=d} P[(a,p'),(b,p)].
-    let mut kern = vec![C64::new(0.0, 0.0); nc * nc * nd * nd];
-    let kk = k * k;
+    let (ndy, nd) = (2 * ky - 1, 2 * kx - 1);
+    // K[(a·C + b)·ndy·nd + (dy+ky−1)·nd + (dx+kx−1)] = Σ_{p−p'=d} P[(a,p'),(b,p)].
+    let mut kern = vec![C64::new(0.0, 0.0); nc * nc * ndy * nd];
+    let kk = ky * kx;
     for a in 0..nc {
         for b in 0..nc {
-            let base = (a * nc + b) * nd * nd;
+            let base = (a * nc + b) * ndy * nd;
             for p1 in 0..kk {
                 for p0 in 0..kk {
-                    let (dy, dx) = (p0 / k + k - 1 - p1 / k, p0 % k + k - 1 - p1 % k);
+                    let (dy, dx) = (p0 / kx + ky - 1 - p1 / kx, p0 % kx + kx - 1 - p1 % kx);
                     kern[base + dy * nd + dx] += p.get(a * kk + p1, b * kk + p0);
                 }
             }
         }
     }
-    let phase = |d: usize, r: usize, n: usize| {
+    let phase = |d: usize, k: usize, r: usize, n: usize| {
         let t = -2.0 * std::f64::consts::PI * (d as f64 - (k - 1) as f64) * (r as f64 - (n / 2) as f64)
             / n as f64;
         C64::new(t.cos(), t.sin())
     };
-    let ex: Vec<C64> = (0..w).flat_map(|j| (0..nd).map(move |d| phase(d, j, w))).collect();
+    let ex: Vec<C64> = (0..w).flat_map(|j| (0..nd).map(move |d| phase(d, kx, j, w))).collect();
     let norm = 1.0 / kk as f64;
     let mut maps = Array4::<C32>::zeros((h, w, m, nc));
     let mut eig = Array3::<f32>::zeros((h, w, m));
     maps.axis_iter_mut(Axis(0)).into_par_iter().zip(eig.axis_iter_mut(Axis(0))).enumerate().for_each(
         |(i, (mut mrow, mut erow))| {
-            let ey: Vec<C64> = (0..nd).map(|d| phase(d, i, h)).collect();
+            let ey: Vec<C64> = (0..ndy).map(|d| phase(d, ky, i, h)).collect();
             // T[(a·C + b)·nd + dx] = Σ_dy K_ab(dy, dx) e_y(dy), upper triangle b ≥ a only
             // (G is Hermitian).
             let mut t = vec![C64::new(0.0, 0.0); nc * nc * nd];
@@ -123,7 +129,7 @@ pub(crate) fn image_space_eigen(
                 if ab % nc < ab / nc {
                     continue;
                 }
-                let kb = &kern[ab * nd * nd..(ab + 1) * nd * nd];
+                let kb = &kern[ab * ndy * nd..(ab + 1) * ndy * nd];
                 for (dy, &e) in ey.iter().enumerate() {
                     tv.iter_mut().zip(&kb[dy * nd..(dy + 1) * nd]).for_each(|(o, &kv)| *o += kv * e);
                 }

@@ -17,7 +17,11 @@
 //!    "virtual coil", the dominant eigenvector of `Σ_r s(r) s(r)ᴴ`) is real and positive —
 //!    the maps then vary smoothly and carry the virtual coil's phase.
 //!
-//! **Fallback.** With fewer than `min_calib` fully sampled lines on either axis (default
+//! **Narrow bands.** 1-D masks keep every readout row but, at 8×, only ~7 central columns:
+//! then ESPIRiT runs with a kernel narrowed across the band and a calibration region grown
+//! along it (`band_region` in the source has the rule); [`MapsMethod::Espirit`] records the kernel.
+//!
+//! **Fallback.** Otherwise, with fewer than `min_calib` fully sampled lines on either axis (default
 //! 12 = 2 × kernel; the masks `n2n` and `poisson` at 8× leave only 6–10) the calibration
 //! matrix has fewer patches than unknowns and ESPIRiT degrades (BART's maps lose 4–15 dB, or
 //! `ecalib` aborts). Then — and when the mask samples no centre at all — the maps are the
@@ -69,7 +73,9 @@ impl Default for EspiritOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MapsMethod {
     /// ESPIRiT on the fully sampled `(rows, cols)` region, with `kernels` signal-space kernels.
-    Espirit { calib: (usize, usize), kernels: usize },
+    /// `kernel` is the `(ky, kx)` patch size: square (BART's) unless the fully sampled centre
+    /// is a narrow band (see [`espirit`]).
+    Espirit { calib: (usize, usize), kernel: (usize, usize), kernels: usize },
     /// The low-resolution estimate from the density-compensated central `(rows, cols)`,
     /// because the fully sampled centre was `found` (None: DC not sampled).
     LowResolution { calib: (usize, usize), found: Option<(usize, usize)> },
@@ -133,15 +139,49 @@ pub fn espirit(kspace: &ArrayView3<C32>, mask: &SamplingMask, opts: &EspiritOpti
         });
     }
     let found = calibration_region(mask);
+    let enough = |n: usize| n >= opts.min_calib.max(opts.kernel);
     match found {
-        Some((rh, rw))
-            if rh.min(h) >= opts.min_calib.max(opts.kernel)
-                && rw.min(w) >= opts.min_calib.max(opts.kernel) =>
-        {
+        Some((rh, rw)) if enough(rh.min(h)) && enough(rw.min(w)) => {
             espirit_calibrated(kspace, (rh.min(opts.calib), rw.min(opts.calib)), opts)
         }
-        _ => low_resolution(kspace, mask, opts, found),
+        Some((rh, rw)) => match band_region(nc, (rh.min(h), rw.min(w)), opts) {
+            Some((calib, kernel)) => espirit_region(kspace, calib, kernel, opts),
+            None => low_resolution(kspace, mask, opts, found),
+        },
+        None => low_resolution(kspace, mask, opts, found),
     }
+}
+
+/// Narrowest band of fully sampled lines that still gets ESPIRiT rather than the fallback.
+pub const MIN_BAND: usize = 5;
+
+/// ESPIRiT on a narrow band: 1-D masks at high acceleration keep every readout row but only
+/// `n < min_calib` central phase-encode columns (7 of 181 at fastMRI's 8×/4 %), too few for a
+/// square `k×k` kernel, yet the band holds thousands of fully sampled samples. With
+/// `MIN_BAND ≤ n`, the kernel becomes `k × max(2, n/2)` across the band (`n − kx + 1 ≥ 3`
+/// patch positions) and the calibration region grows along the band until the calibration
+/// matrix has at least twice as many patches as unknowns (`C·ky·kx`), within the band and at
+/// most `4·calib` lines; it stays `calib` when that is enough. `None` when the band is too
+/// narrow, or its long side too short, for that: the low-resolution fallback is used.
+fn band_region(
+    nc: usize,
+    (rh, rw): (usize, usize),
+    opts: &EspiritOptions,
+) -> Option<((usize, usize), (usize, usize))> {
+    let (short, long, rows_short) = if rh < rw { (rh, rw, true) } else { (rw, rh, false) };
+    let k = opts.kernel;
+    if short < MIN_BAND || long < opts.min_calib.max(k) {
+        return None;
+    }
+    let ks = (short / 2).max(2).min(k);
+    let patches_short = short - ks + 1;
+    let unknowns = nc * k * ks;
+    let want = (2 * unknowns).div_ceil(patches_short) + k - 1;
+    let cl = want.clamp(opts.calib.min(long), (4 * opts.calib).min(long));
+    if (cl - k + 1) * patches_short < unknowns {
+        return None;
+    }
+    Some(if rows_short { ((short, cl), (ks, k)) } else { ((cl, short), (k, ks)) })
 }
 
 /// ESPIRiT on the fully sampled centred region `calib = (rows, cols)` (no fallback: errors if
@@ -151,13 +191,23 @@ pub fn espirit_calibrated(
     calib: (usize, usize),
     opts: &EspiritOptions,
 ) -> Result<Maps> {
+    espirit_region(kspace, calib, (opts.kernel, opts.kernel), opts)
+}
+
+/// ESPIRiT on the centred region `calib` with a `(ky, kx)` kernel (`opts.kernel` is ignored).
+fn espirit_region(
+    kspace: &ArrayView3<C32>,
+    calib: (usize, usize),
+    kernel: (usize, usize),
+    opts: &EspiritOptions,
+) -> Result<Maps> {
     let (nc, h, w) = kspace.dim();
     check(opts, nc)?;
     let (ch, cw) = (calib.0.min(h), calib.1.min(w));
     let (r0, c0) = (h / 2 - ch / 2, w / 2 - cw / 2);
     let cal = kspace.slice(s![.., r0..r0 + ch, c0..c0 + cw]);
-    let (p, kept) = kernels::signal_projector(&cal, opts.kernel, opts.threshold)?;
-    let (mut maps, eig) = kernels::image_space_eigen(&p, nc, opts.kernel, (h, w), opts.maps, opts.iterations);
+    let (p, kept) = kernels::signal_projector(&cal, kernel, opts.threshold)?;
+    let (mut maps, eig) = kernels::image_space_eigen(&p, nc, kernel, (h, w), opts.maps, opts.iterations);
     for (mut set, ev) in maps.outer_iter_mut().zip(eig.outer_iter()) {
         normalise_phase(&mut set);
         for c in 0..nc {
@@ -168,7 +218,11 @@ pub fn espirit_calibrated(
             });
         }
     }
-    Ok(Maps { maps, eigenvalues: eig, method: MapsMethod::Espirit { calib: (ch, cw), kernels: kept } })
+    Ok(Maps {
+        maps,
+        eigenvalues: eig,
+        method: MapsMethod::Espirit { calib: (ch, cw), kernel, kernels: kept },
+    })
 }
 
 /// The low-resolution maps on request (`--maps lowres`): the fallback of [`espirit`] — RSS-
