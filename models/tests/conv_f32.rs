@@ -6,7 +6,7 @@
 
 use candle_core::{DType, Tensor, Var};
 use common::{randn, rel_err, to_vec};
-use models::conv::conv3x3;
+use models::kernels::conv3x3;
 
 mod common;
 
