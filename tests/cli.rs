@@ -332,7 +332,7 @@ fn train_then_reconstruct_with_the_model() {
     let plot =
         recon::io::png::read_png(model.with_extension("png")).expect("a training-curve PNG beside the model");
     assert_eq!(plot.channels(), 3);
-    let meta = models::checkpoint::read_meta(&model).unwrap();
+    let meta = models::read_meta(&model).unwrap();
     assert_eq!(meta.step, 4);
     assert!(meta.config.contains("\"n2n\""), "{}", meta.config);
 
@@ -372,7 +372,7 @@ fn train_then_reconstruct_with_the_model() {
     cargs.extend(["--mode", "complex", "--coils", "3", "--export", s(&small), "--out", s(&cmodel)]);
     let r = recon(&cargs);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let meta = models::checkpoint::read_meta(&small).unwrap();
+    let meta = models::read_meta(&small).unwrap();
     assert_eq!((meta.arch.in_channels(), meta.arch.out_channels()), (2, 2));
     assert!(meta.config.contains("\"complex\""), "{}", meta.config);
     let v = json(&recon(&["-i", SAMPLE, "--model", s(&small), "-o", s(&dir.path().join("mc.h5")), "--json"]));

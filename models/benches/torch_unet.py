@@ -1,6 +1,6 @@
 """PyTorch counterpart of `models/examples/unet_speed.rs` (issue 5's benchmark harness).
 
-What: builds the Noise2Noise U-Net exactly as `models/src/unet.rs` does (18 3x3 "same"
+What: builds the Noise2Noise U-Net exactly as `models/src/nets/unet.rs` does (18 3x3 "same"
 convolutions with bias, LeakyReLU(0.1) after all but the last, 2x2 max-pool, nearest x2
 upsampling, the upsampled tensor first in every concatenation, width 48, reflect padding to
 a multiple of 32) and times, at batch 4:
@@ -48,7 +48,7 @@ LEAKY_SLOPE = 0.1
 
 
 class UNet(nn.Module):
-    """The U-Net of models/src/unet.rs, same layer names, order, widths and init."""
+    """The U-Net of models/src/nets/unet.rs, same layer names, order, widths and init."""
 
     def __init__(self, cin, cout, width=48):
         super().__init__()

@@ -15,7 +15,7 @@
 use std::{env, time::Instant};
 
 use candle_core::{DType, Device, Tensor, Var};
-use models::conv::conv3x3;
+use models::kernels::conv3x3;
 
 /// (label, batch, c_in, c_out, size): the U-Net's 48→48 layer at full and half resolution,
 /// the decoder layers at 64² (144→96) and 128² (99→64, 64→32), and the first layer (3→48).

@@ -17,6 +17,10 @@
 //! `recon::io::atomic`, whose `remove_stale_temps` clears those a killed run left), are
 //! fsync'ed, then renamed over the target, so a crash never leaves a truncated checkpoint. f16 / bf16 weights (shipped
 //! models, see [`export_model`]) are widened to f32 on load.
+//!
+//! This module sits at the crate root, not under [`crate::train`]: inference loads model
+//! files through it as much as training saves and resumes them, and a file holds a network
+//! ([`crate::nets`]) and an optimiser state ([`crate::train`]) together.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -30,8 +34,8 @@ use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    net::{NetConfig, Network},
-    optim::AdamState,
+    nets::{NetConfig, Network},
+    train::AdamState,
     ModelError, Result,
 };
 

@@ -2,47 +2,53 @@
 //! optimiser with the paper's learning-rate / β1 schedules, and self-describing safetensors
 //! checkpoints. Knows nothing of MRI or files beyond its own checkpoints.
 //!
-//! Layout (NCHW everywhere):
-//! - [`ops`], [`conv`], [`conv_act`]: differentiable 2×2 max-pool, nearest ×2 upsampling,
-//!   LeakyReLU, pad/crop, the 3×3 convolution and the convolution fused with its LeakyReLU. candle 0.11.1's own `max_pool2d` /
-//!   `upsample_nearest2d` have wrong backward passes and its CPU conv2d backward is very
-//!   slow, so these are rebuilt: fused CPU kernels with explicit backward passes, and
-//!   compositions of candle ops on other devices (CUDA).
-//! - [`unet`], [`red30`], [`net`]: the architectures and the [`Network`] enum chosen by name.
-//! - [`init`]: seeded He-normal initialisation (same seed → same weights, on any device).
-//! - [`loss`]: L2, L1, annealed L0, masked L2.
-//! - [`optim`], [`schedule`]: Adam with saveable state, ramp-up / ramp-down schedules.
-//! - [`checkpoint`]: safetensors + JSON metadata, optimiser state, f16 export.
+//! Layout (NCHW everywhere), from the bottom up:
+//! ```text
+//! kernels/     low-level compute: differentiable ops with explicit backward passes
+//!   ops.rs       2×2 max-pool, nearest ×2 upsampling, LeakyReLU, pad / crop
+//!   conv/        the 3×3 convolution (mod.rs: GEMM passes; fast.rs + simd.rs: AVX2 + FMA)
+//!   conv_act.rs  the convolution fused with its LeakyReLU
+//!   cpu.rs       single-pass CPU kernels of ops.rs (candle custom ops)
+//!   alloc.rs     keep freed memory for reuse (glibc)
+//! nets/        the networks, built from a VarBuilder out of named blocks
+//!   layers.rs    Conv3x3, the layer of both networks
+//!   unet.rs      UNet = enc_conv0, EncoderBlock ×5, enc_conv6, DecoderBlock ×5, dec_conv1
+//!   red30.rs     Red30 = ConvPair ×7, conv15, DeconvPair ×7, deconv15
+//!   net.rs       NetConfig / Network: the architecture chosen by name
+//!   init.rs      seeded He-normal initialisation (same seed → same weights, any device)
+//! train/       the tools of a training step, independent of the network
+//!   loss.rs      L2, L1, annealed L0, masked L2
+//!   optim.rs     Adam with saveable state
+//!   schedule.rs  ramp-up / ramp-down of the learning rate and β1
+//! checkpoint.rs  safetensors + JSON metadata, optimiser state, f16 export
+//! ```
+//! [`kernels`] depends on nothing else here, [`nets`] on [`kernels`], [`train`] on neither;
+//! [`checkpoint`] stays at the root because it joins a network and an optimiser state and is
+//! read by inference as much as by training.
+//!
+//! The types and functions a user calls are re-exported at the root (`models::UNet`,
+//! `models::Adam`, `models::load_model`, …); the modules hold the rest.
 
-pub mod alloc;
 pub mod checkpoint;
-pub mod conv;
-pub mod conv_act;
-#[cfg(target_arch = "x86_64")]
-mod conv_simd;
-mod cpu;
-pub mod init;
-pub mod loss;
-pub mod net;
-pub mod ops;
-pub mod optim;
-pub mod red30;
-pub mod schedule;
-pub mod unet;
+pub mod kernels;
+pub mod nets;
+pub mod train;
 
-pub use alloc::reuse_freed_memory;
 pub use candle_core::{DType, Device, Tensor};
 pub use candle_nn::{Module, VarMap};
 pub use checkpoint::{
     export_model, load_checkpoint, load_checkpoint_bytes, load_model, load_model_bytes, read_meta,
     save_checkpoint, Checkpoint, ModelMeta, Normalisation,
 };
-pub use loss::{gamma_schedule, l0_annealed, l1, l2, masked_l2, Loss};
-pub use net::{NetConfig, Network};
-pub use optim::{Adam, AdamConfig, AdamState};
-pub use red30::{Red30, Red30Config};
-pub use schedule::{RampDown, Schedule, StepParams};
-pub use unet::{PadMode, UNet, UNetConfig};
+pub use kernels::alloc::reuse_freed_memory;
+pub use nets::{
+    count_parameters, param_names, Conv3x3, DecoderBlock, EncoderBlock, NetConfig, Network, PadMode, Red30,
+    Red30Config, UNet, UNetConfig,
+};
+pub use train::{
+    gamma_schedule, l0_annealed, l1, l2, masked_l2, Adam, AdamConfig, AdamState, Loss, RampDown, Schedule,
+    StepParams,
+};
 
 /// Errors of this crate: candle's, I/O, JSON, safetensors, and malformed checkpoints.
 #[derive(Debug, thiserror::Error)]

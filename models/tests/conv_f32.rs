@@ -1,12 +1,12 @@
 //! The f32 3×3 convolution (on x86-64 with AVX2: the register-tile kernels of
-//! `conv_simd`) against the same convolution computed in f64 by candle's own `conv2d` and
+//! `kernels/conv/simd.rs`) against the same convolution computed in f64 by candle's own `conv2d` and
 //! its backward, over shapes that exercise every remainder: output channels not a multiple
 //! of the 6- and 4-channel tiles, widths shorter and longer than the 16-position tile, one-pixel
 //! images, several images, and bands (large planes split across threads).
 
 use candle_core::{DType, Tensor, Var};
 use common::{randn, rel_err, to_vec};
-use models::conv::conv3x3;
+use models::kernels::conv3x3;
 
 mod common;
 

@@ -10,9 +10,7 @@
 
 use candle_core::{DType, Tensor, Var};
 use common::{randn, rel_err, to_vec};
-use models::conv::conv3x3;
-use models::conv_act::conv3x3_leaky;
-use models::ops::leaky_relu;
+use models::kernels::{conv3x3, conv3x3_leaky, leaky_relu};
 
 mod common;
 

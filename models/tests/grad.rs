@@ -2,12 +2,12 @@
 //! the whole U-Net / RED30 against central finite differences.
 
 use models::{
-    conv::conv3x3,
-    init::SplitMix64,
-    ops::{
+    kernels::conv3x3,
+    kernels::ops::{
         leaky_relu, leaky_relu_composite, max_pool2x2, max_pool2x2_composite, pad_bottom_right,
         upsample_nearest2x, upsample_nearest2x_composite, PadMode,
     },
+    nets::init::SplitMix64,
     DType, Device, Module, NetConfig, Network, Tensor, UNetConfig, VarMap,
 };
 

@@ -1,8 +1,8 @@
 //! Architecture facts: parameter counts, names, reproducible init, shapes.
 
 use models::{
-    net::{count_parameters, param_names},
-    DType, Device, Module, NetConfig, Network, PadMode, Red30Config, Tensor, UNetConfig, VarMap,
+    count_parameters, param_names, DType, Device, Module, NetConfig, Network, PadMode, Red30Config, Tensor,
+    UNetConfig, VarMap,
 };
 
 fn init(cfg: &NetConfig, seed: u64) -> (Network, VarMap) {

@@ -69,8 +69,7 @@ fn timed<T>(label: &str, f: impl Fn() -> T) -> T {
 #[test]
 #[ignore]
 fn profile_ops() {
-    use models::conv::conv3x3;
-    use models::ops::{leaky_relu, max_pool2x2, upsample_nearest2x};
+    use models::kernels::{conv3x3, leaky_relu, max_pool2x2, upsample_nearest2x};
     let dev = Device::Cpu;
     let (n, c, h, w) = (4, 48, 256, 256);
     let x = Tensor::randn(0f32, 1., (n, c, h, w), &dev).unwrap();

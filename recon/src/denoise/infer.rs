@@ -5,7 +5,7 @@
 use crate::train::tensor::cerr;
 use std::path::{Path, PathBuf};
 
-use models::{checkpoint::ModelMeta, net::Network, Device, Module, Tensor};
+use models::{Device, ModelMeta, Module, Network, Tensor};
 use ndarray::{s, Array3, Axis};
 
 use super::dataset::to_channels;
@@ -131,6 +131,6 @@ pub fn pad_reflect(x: &Array3<f32>, h: usize, w: usize) -> Array3<f32> {
     if (h0, w0) == (h, w) {
         return x.clone();
     }
-    let idx = models::ops::reflect_index;
+    let idx = models::kernels::reflect_index;
     Array3::from_shape_fn((c, h, w), |(k, i, j)| x[[k, idx(i, h0), idx(j, w0)]])
 }

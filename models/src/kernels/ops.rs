@@ -28,7 +28,7 @@ use candle_core::{bail, DType, Result, Tensor};
 /// [`max_pool2x2_composite`], the same function built from candle ops.
 pub fn max_pool2x2(x: &Tensor) -> Result<Tensor> {
     if is_cpu_float(x) {
-        x.contiguous()?.apply_op1(crate::cpu::MaxPool2)
+        x.contiguous()?.apply_op1(crate::kernels::cpu::MaxPool2)
     } else {
         max_pool2x2_composite(x)
     }
@@ -63,7 +63,7 @@ pub fn max_pool2x2_composite(x: &Tensor) -> Result<Tensor> {
 /// [`upsample_nearest2x_composite`].
 pub fn upsample_nearest2x(x: &Tensor) -> Result<Tensor> {
     if is_cpu_float(x) {
-        x.contiguous()?.apply_op1(crate::cpu::Upsample2)
+        x.contiguous()?.apply_op1(crate::kernels::cpu::Upsample2)
     } else {
         upsample_nearest2x_composite(x)
     }
@@ -81,7 +81,7 @@ pub fn upsample_nearest2x_composite(x: &Tensor) -> Result<Tensor> {
 /// [`leaky_relu_composite`].
 pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor> {
     if is_cpu_float(x) {
-        x.contiguous()?.apply_op1(crate::cpu::LeakyRelu(slope))
+        x.contiguous()?.apply_op1(crate::kernels::cpu::LeakyRelu(slope))
     } else {
         leaky_relu_composite(x, slope)
     }

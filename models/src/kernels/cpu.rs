@@ -4,7 +4,7 @@
 //! candle 0.11.1 builds these from many full-size elementwise passes on the CPU (LeakyReLU,
 //! for instance, is `max(x, 0) + slope·min(x, 0)` with a backward of about fifteen passes),
 //! which dominated the step time. Each kernel here is a single pass. The composite
-//! versions in [`crate::ops`] compute the same functions and are used on other devices.
+//! versions in [`crate::kernels::ops`] compute the same functions and are used on other devices.
 
 use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, WithDType};
 use rayon::prelude::*;
@@ -37,8 +37,8 @@ pub(crate) fn slice<'a, T>(v: &'a [T], l: &Layout) -> Result<&'a [T]> {
 macro_rules! map1 {
     ($s:expr, $l:expr, $f:expr) => {
         match $s {
-            CpuStorage::F32(v) => CpuStorage::F32($f(crate::cpu::slice(v, $l)?)),
-            CpuStorage::F64(v) => CpuStorage::F64($f(crate::cpu::slice(v, $l)?)),
+            CpuStorage::F32(v) => CpuStorage::F32($f(crate::kernels::cpu::slice(v, $l)?)),
+            CpuStorage::F64(v) => CpuStorage::F64($f(crate::kernels::cpu::slice(v, $l)?)),
             _ => candle_core::bail!("custom CPU kernel: only f32 and f64"),
         }
     };
@@ -49,10 +49,10 @@ macro_rules! map2 {
     ($s1:expr, $l1:expr, $s2:expr, $l2:expr, $f:expr) => {
         match ($s1, $s2) {
             (CpuStorage::F32(a), CpuStorage::F32(b)) => {
-                CpuStorage::F32($f(crate::cpu::slice(a, $l1)?, crate::cpu::slice(b, $l2)?))
+                CpuStorage::F32($f(crate::kernels::cpu::slice(a, $l1)?, crate::kernels::cpu::slice(b, $l2)?))
             }
             (CpuStorage::F64(a), CpuStorage::F64(b)) => {
-                CpuStorage::F64($f(crate::cpu::slice(a, $l1)?, crate::cpu::slice(b, $l2)?))
+                CpuStorage::F64($f(crate::kernels::cpu::slice(a, $l1)?, crate::kernels::cpu::slice(b, $l2)?))
             }
             _ => candle_core::bail!("custom CPU kernel: only f32 and f64, both the same"),
         }

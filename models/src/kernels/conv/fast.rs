@@ -1,4 +1,4 @@
-//! The f32 passes on the AVX2 + FMA register-tile kernels of [`crate::conv_simd`], one
+//! The f32 passes on the AVX2 + FMA register-tile kernels of [`super::simd`], one
 //! image at a time (the kernels parallelise over bands of each image).
 
 use super::{grid_into, pad_into, simd, Geom};

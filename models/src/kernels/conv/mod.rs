@@ -19,7 +19,7 @@
 //! with `L = H·(W+2)`, `off_k = kh·(W+2) + kw` and `off'_k = (2−kh)·(W+2) + (2−kw)` (the
 //! input gradient is a convolution of the padded output gradient with the flipped kernel).
 //! For f32 on x86-64 CPUs with AVX2 + FMA the same grid formulation runs on the register-tile
-//! kernels of `conv_simd` instead of the GEMMs (module `fast`); [`crate::conv_act`] fuses
+//! kernels of `simd` instead of the GEMMs (module `fast`); [`crate::kernels::conv_act`] fuses
 //! the LeakyReLU that follows. On other devices [`conv3x3`] uses candle's `conv2d` +
 //! `broadcast_add`.
 
@@ -28,12 +28,12 @@ use candle_core::{
 };
 
 #[cfg(target_arch = "x86_64")]
-use crate::conv_simd::{self as simd, SLACK as SIMD_SLACK};
-use crate::cpu::{map1, map2, slice};
+use self::simd::SLACK as SIMD_SLACK;
+use crate::kernels::cpu::{map1, map2, slice};
 #[cfg(not(target_arch = "x86_64"))]
 const SIMD_SLACK: usize = 0;
 
-/// Whether the f32 kernels of [`crate::conv_simd`] run on this CPU.
+/// Whether the f32 kernels of [`simd`] run on this CPU.
 fn simd_f32() -> bool {
     #[cfg(target_arch = "x86_64")]
     return simd::available();
@@ -314,6 +314,8 @@ fn weight_grad<T: WithDType>(gy: &[T], x: &[T], ci: usize, co: usize, g: Geom) -
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod fast;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 
 /// Bias gradient: Σ over images and pixels of each output channel.
 fn bias_grad<T: WithDType>(gy: &[T], n: usize, co: usize, hw: usize) -> Vec<T> {

@@ -1,5 +1,5 @@
 //! AVX2 + FMA kernels for the f32 3×3 convolution (x86-64), on the padded-width grid of
-//! [`crate::conv`]: tap t = (kh, kw) of an output grid position p reads input position
+//! [`crate::kernels::conv`]: tap t = (kh, kw) of an output grid position p reads input position
 //! `p + off_t`, `off_t = kh·(W+2) + kw`, of the zero-padded plane.
 //!
 //! Why: the nine-GEMM formulation re-reads and re-writes the whole output nine times and its

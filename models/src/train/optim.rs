@@ -23,7 +23,7 @@ use candle_core::{backprop::GradStore, bail, Result, Tensor, Var};
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
 
-use crate::schedule::StepParams;
+use super::schedule::StepParams;
 
 /// Fixed Adam hyper-parameters (lr and β1 come with each step).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

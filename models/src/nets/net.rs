@@ -7,12 +7,12 @@ use candle_core::{DType, Device, Module, Shape, Tensor};
 use candle_nn::{var_builder::SimpleBackend, Init, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
-use crate::{
+use super::{
     init::{seeded_var_builder, strict_var_builder},
     red30::{Red30, Red30Config},
     unet::{UNet, UNetConfig},
-    ModelError, Result,
 };
+use crate::{ModelError, Result};
 
 /// Which network, with its shape. Serialised as `{"name": "unet", "in_channels": 1, …}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -94,7 +94,7 @@ impl Network {
     }
 
     /// A freshly initialised, trainable network: He-normal weights drawn from `seed`
-    /// (see [`crate::init`]), zero biases, stored as `Var`s in `varmap`. Same seed, config
+    /// (see [`super::init`]), zero biases, stored as `Var`s in `varmap`. Same seed, config
     /// and dtype → bit-identical weights.
     pub fn init(cfg: &NetConfig, varmap: &VarMap, seed: u64, dtype: DType, device: &Device) -> Result<Self> {
         Self::new(cfg, seeded_var_builder(varmap, seed, dtype, device))

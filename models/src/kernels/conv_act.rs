@@ -16,14 +16,14 @@
 
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use crate::conv::conv3x3;
-use crate::ops::leaky_relu;
+use crate::kernels::conv::conv3x3;
+use crate::kernels::ops::leaky_relu;
 
 /// `leaky_relu(conv3x3(x, w, b), slope)`: x (N, ci, H, W), w (co, ci, 3, 3), b (co).
 pub fn conv3x3_leaky(x: &Tensor, w: &Tensor, b: &Tensor, slope: f64) -> Result<Tensor> {
     #[cfg(target_arch = "x86_64")]
-    if crate::conv::fast_f32(x, w, b) && slope >= 0. {
-        crate::conv::check_shapes(x, w, b)?;
+    if crate::kernels::conv::fast_f32(x, w, b) && slope >= 0. {
+        crate::kernels::conv::check_shapes(x, w, b)?;
         return x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, Conv3x3Leaky(slope as f32));
     }
     leaky_relu(&conv3x3(x, w, b)?, slope)
@@ -36,8 +36,8 @@ struct Conv3x3Leaky(f32);
 #[cfg(target_arch = "x86_64")]
 mod cpu {
     use super::*;
-    use crate::conv::{fast, Geom};
-    use crate::cpu::slice;
+    use crate::kernels::conv::{fast, Geom};
+    use crate::kernels::cpu::slice;
     use candle_core::Storage;
     use rayon::prelude::*;
 
