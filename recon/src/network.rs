@@ -15,11 +15,11 @@
 use std::path::{Path, PathBuf};
 
 use kspace::{coils, SamplingMask, C32};
-use models::{checkpoint::ModelMeta, net::Network, Device};
+use models::{Device, ModelMeta, Network};
 use ndarray::{Array2, Array3, Axis};
 
 use crate::error::{ReconError, Result};
-use crate::train::{infer, ModelMode};
+use crate::mri::{infer, ModelMode};
 
 /// Which network `recon --input` uses.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -103,7 +103,7 @@ impl NetworkRecon {
             ModelChoice::File(p) => match built_in(p) {
                 Some(d) => load_built_in(d, &device)?,
                 None => {
-                    let (net, meta) = models::checkpoint::load_model(p, &device)
+                    let (net, meta) = models::load_model(p, &device)
                         .map_err(|e| ReconError::format(p, format!("not a recon model: {e}")))?;
                     (p.display().to_string(), net, meta)
                 }
@@ -154,7 +154,7 @@ impl NetworkRecon {
 
 /// Loads a model compiled into the binary: (source text, network, metadata).
 fn load_built_in(d: &DefaultModel, device: &Device) -> Result<(String, Network, ModelMeta)> {
-    let (net, meta) = models::checkpoint::load_model_bytes(Path::new(d.name), d.bytes, device)
+    let (net, meta) = models::load_model_bytes(Path::new(d.name), d.bytes, device)
         .map_err(|e| ReconError::Invalid(format!("built-in model {}: {e}", d.name)))?;
     Ok((format!("{} ({})", d.name, d.about), net, meta))
 }
