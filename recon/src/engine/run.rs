@@ -47,15 +47,15 @@ pub struct LoopReport {
     pub plot: Option<PathBuf>,
 }
 
-/// The training loop shared by every recipe (MRI, photo denoising; [`super::train`]), generic over where pairs come from: `step_loss(net, t)` builds
-/// step `t`'s batch (a pure function of the seed and `t`) and returns the loss to minimise;
+/// The training loop every recipe runs on ([`super::train`]), generic over where pairs
+/// come from: `step_loss(net, t)` builds step `t`'s batch (a pure function of the seed and `t`) and returns the loss to minimise;
 /// `val(net)` gives the validation (network, input) PSNR or `None`. Builds the network of
 /// `meta.arch` (seeded He init) or resumes it with its Adam state and running log loss from
 /// `lc.run.out` (same architecture required; the settings were compared by
 /// [`RunControl::prepare`], which the caller runs first), runs Adam (β2 0.99, ε 1e-8) with
 /// `lc.schedule`, logs a CSV row (mean loss since the previous row, lr, validation PSNRs,
-/// seconds) every `val_every` steps and at the end of the schedule, saves checkpoints (weights, Adam state,
-/// `meta` with the step) every `checkpoint_every` steps and at the end, then the optional
+/// seconds) every `val_every` steps and at the end of the schedule, saves checkpoints
+/// (weights, Adam state, `meta` with the step) every `checkpoint_every` steps and at the end, then the optional
 /// f16 export (when the schedule is complete) and the plot.
 pub fn run_loop(
     lc: &LoopConfig,
