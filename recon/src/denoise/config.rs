@@ -189,21 +189,6 @@ mod tests {
             ("--seed", |c| c.seed = 7),
             ("--val-crop", |c| c.val_crop = 0),
         ];
-        for (option, change) in changes {
-            let mut c = base.clone();
-            change(&mut c);
-            let d = c.differences(&base);
-            assert_eq!(d.iter().map(|d| d.option).collect::<Vec<_>>(), [option], "{d:?}");
-        }
-        let mut c = base.clone();
-        c.run = RunControl {
-            resume: true,
-            stop_after: Some(3),
-            force: true,
-            ..RunControl::new("n".into(), 1, 1)
-        };
-        assert!(c.differences(&base).is_empty());
-        let stored: DenoiseConfig = serde_json::from_str(&base.to_json()).unwrap();
-        assert!(base.differences(&stored).is_empty(), "{:?}", base.differences(&stored));
+        crate::engine::resume::assert_resume_key(&base, &changes, |c| &mut c.run, &base.to_json());
     }
 }

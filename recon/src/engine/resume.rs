@@ -95,3 +95,31 @@ pub fn config_json<T: Serialize>(settings: &T, extra: serde_json::Value) -> Stri
     }
     serde_json::Value::Object(m).to_string()
 }
+
+/// The check every recipe's resume key gets in its tests.
+#[cfg(test)]
+pub(crate) fn assert_resume_key<T: ResumeKey + Clone>(
+    base: &T,
+    changes: &[(&str, fn(&mut T))],
+    run_control: fn(&mut T) -> &mut super::RunControl,
+    stored: &str,
+) {
+    for (option, change) in changes {
+        let mut c = base.clone();
+        change(&mut c);
+        let d = c.differences(base);
+        assert_eq!(d.iter().map(|d| d.option).collect::<Vec<_>>(), [*option], "{d:?}");
+    }
+    // The run control may change on resume.
+    let mut c = base.clone();
+    *run_control(&mut c) = super::RunControl {
+        resume: true,
+        stop_after: Some(3),
+        force: true,
+        ..super::RunControl::new("n".into(), 1, 1)
+    };
+    assert!(c.differences(base).is_empty());
+    // What a checkpoint stores reads back as the same key.
+    let stored: T = serde_json::from_str(stored).unwrap();
+    assert!(base.differences(&stored).is_empty(), "{:?}", base.differences(&stored));
+}
