@@ -12,9 +12,9 @@
 //! Adam (β2 0.99) with the paper's image schedule (constant lr, cos² ramp-down over the
 //! last 30 %, [`Schedule::n2n_images`]). The CSV log, its plot, checkpoints (weights +
 //! Adam state + [`ModelMeta`]), `--resume`, `--stop-after` and the f16 `--export` are
-//! those of the training engine ([`crate::engine`], [`DenoiseRecipe`]); validation reports the mean 8-bit
-//! PSNR of the network and of the noisy input on fixed, seeded corruptions of held-back
-//! photos at the test strength.
+//! those of the training engine ([`crate::engine`], through [`DenoiseRecipe`]); validation
+//! reports the mean 8-bit PSNR of the network and of the noisy input on fixed, seeded
+//! corruptions of held-back photos at the test strength.
 
 use std::collections::BTreeMap;
 

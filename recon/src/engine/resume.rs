@@ -96,11 +96,15 @@ pub fn config_json<T: Serialize>(settings: &T, extra: serde_json::Value) -> Stri
     serde_json::Value::Object(m).to_string()
 }
 
+/// A change of one setting, named by its option, for [`assert_resume_key`].
+#[cfg(test)]
+pub(crate) type Change<T> = (&'static str, fn(&mut T));
+
 /// The check every recipe's resume key gets in its tests.
 #[cfg(test)]
 pub(crate) fn assert_resume_key<T: ResumeKey + Clone>(
     base: &T,
-    changes: &[(&str, fn(&mut T))],
+    changes: &[Change<T>],
     run_control: fn(&mut T) -> &mut super::RunControl,
     stored: &str,
 ) {
