@@ -23,6 +23,37 @@ pub enum ReconError {
     /// A k-space operation refused its inputs.
     #[error(transparent)]
     Kspace(#[from] kspace::KspaceError),
+    /// A network, tensor or model-file operation failed (candle's errors arrive here through
+    /// [`models::ModelError::Candle`]); its exit code depends on the kind
+    /// ([`ReconError::exit_code`]).
+    #[error("{}", model_message(.0))]
+    Model(#[from] models::ModelError),
+}
+
+/// The message of a model error: candle's own errors prefixed `candle:` (they do not say
+/// where they come from), the others as they are.
+fn model_message(e: &models::ModelError) -> String {
+    match e {
+        models::ModelError::Candle(c) => format!("candle: {c}"),
+        other => other.to_string(),
+    }
+}
+
+/// `?` on candle results: a candle error is a model error ([`models::ModelError::Candle`]).
+impl From<candle_core::Error> for ReconError {
+    fn from(e: candle_core::Error) -> Self {
+        ReconError::Model(models::ModelError::Candle(e))
+    }
+}
+
+/// Whether a model error is about bad data (a model file that is not what it should be)
+/// rather than a failure of the work.
+fn model_is_bad_input(e: &models::ModelError) -> bool {
+    use models::ModelError as M;
+    match e {
+        M::Candle(_) | M::Io { .. } => false,
+        M::Json(_) | M::SafeTensors(_) | M::UnknownArch(_) | M::BadCheckpoint { .. } => true,
+    }
 }
 
 /// Exit code: the work failed.
@@ -50,12 +81,18 @@ impl ReconError {
     /// - 2: usage error, the request itself is wrong ([`ReconError::Invalid`],
     ///   [`ReconError::Kspace`]: bad option values or combinations; clap uses 2 too);
     /// - 3: bad input data, a file is not what it should be or exceeds a resource limit
-    ///   ([`ReconError::Format`]).
+    ///   ([`ReconError::Format`]);
+    /// - [`ReconError::Model`] by its kind: a candle runtime error or the OS refusing a model
+    ///   file 1 (as [`ReconError::Failed`] / [`ReconError::Io`]); a model file whose JSON,
+    ///   safetensors, architecture or checkpoint contents are wrong 3 (as
+    ///   [`ReconError::Format`]).
     pub fn exit_code(&self) -> i32 {
         match self {
             ReconError::Io { .. } | ReconError::Failed(_) => EXIT_FAILED,
             ReconError::Invalid(_) | ReconError::Kspace(_) => EXIT_USAGE,
             ReconError::Format { .. } => EXIT_BAD_INPUT,
+            ReconError::Model(e) if model_is_bad_input(e) => EXIT_BAD_INPUT,
+            ReconError::Model(_) => EXIT_FAILED,
         }
     }
 
@@ -76,6 +113,8 @@ impl ReconError {
             ReconError::Failed(_) => "failed",
             ReconError::Invalid(_) | ReconError::Kspace(_) => "usage",
             ReconError::Format { .. } => "bad_input",
+            ReconError::Model(e) if model_is_bad_input(e) => "bad_input",
+            ReconError::Model(_) => "failed",
         }
     }
 }
@@ -90,5 +129,25 @@ mod tests {
         let s = e.one_line();
         assert_eq!(s.lines().count(), 1, "{s}");
         assert!(s.starts_with("a.h5: expected") && s.contains("\\n") && s.contains("\\t"), "{s}");
+    }
+
+    #[test]
+    fn candle_and_model_errors_convert_with_their_exit_codes() {
+        fn fails() -> Result<()> {
+            Err(candle_core::Error::Msg("shape\nmismatch".into()))?
+        }
+        let e = fails().unwrap_err();
+        assert!(matches!(e, ReconError::Model(models::ModelError::Candle(_))), "{e:?}");
+        assert_eq!((e.exit_code(), e.kind()), (EXIT_FAILED, "failed"));
+        let s = e.one_line();
+        assert!(s.starts_with("candle: shape\\nmismatch") && s.lines().count() == 1, "{s}");
+        let bad =
+            ReconError::from(models::ModelError::BadCheckpoint { path: "m".into(), msg: "no meta".into() });
+        assert_eq!((bad.exit_code(), bad.kind()), (EXIT_BAD_INPUT, "bad_input"));
+        let io = ReconError::from(models::ModelError::Io {
+            path: "m".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        });
+        assert_eq!(io.exit_code(), EXIT_FAILED);
     }
 }

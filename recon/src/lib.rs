@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod classical;
 pub mod denoise;
+pub mod engine;
 pub mod error;
 pub mod evaluate;
 pub mod info;
@@ -15,11 +16,13 @@ pub mod maps;
 pub mod maskgen;
 pub mod methods;
 pub mod metrics;
+pub mod mri;
 pub mod network;
 pub mod progress;
 pub mod reconstruct;
 pub mod scan;
 pub mod simulate;
+pub mod tensor;
 pub mod train;
 
 pub use error::{ReconError, Result};

@@ -19,7 +19,7 @@ use models::{Device, ModelMeta, Network};
 use ndarray::{Array2, Array3, Axis};
 
 use crate::error::{ReconError, Result};
-use crate::train::{infer, ModelMode};
+use crate::mri::{infer, ModelMode};
 
 /// Which network `recon --input` uses.
 #[derive(Debug, Clone, PartialEq, Default)]

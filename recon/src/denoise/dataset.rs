@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use kspace::rng::MaskRng;
 use ndarray::{s, Array3, Axis};
 
+use super::prep::centred;
+pub use super::prep::to_channels;
 use crate::{io::png::read_png, ReconError, Result};
 
 /// One photo.
@@ -17,30 +19,11 @@ pub struct Photo {
     pub data: Array3<f32>,
 }
 
-/// `(C', H, W)` with `channels` channels: grey is repeated into RGB, RGB becomes BT.601 luma;
-/// `channels = 0` keeps the image's own.
-pub fn to_channels(x: &Array3<f32>, channels: usize) -> Array3<f32> {
-    let c = x.dim().0;
-    match (c, channels) {
-        (a, b) if a == b || b == 0 => x.clone(),
-        (1, n) => ndarray::concatenate(Axis(0), &vec![x.view(); n]).expect("same shapes"), // ok: equal views
-        (_, 1) => {
-            let (r, g, b) = (x.index_axis(Axis(0), 0), x.index_axis(Axis(0), 1), x.index_axis(Axis(0), 2));
-            ndarray::Zip::from(&r)
-                .and(&g)
-                .and(&b)
-                .map_collect(|&r, &g, &b| 0.299 * r + 0.587 * g + 0.114 * b)
-                .insert_axis(Axis(0))
-        }
-        _ => x.clone(),
-    }
-}
-
 /// Reads one PNG as `(channels, H, W)` in `[−0.5, 0.5]`.
 pub fn read_photo(path: &Path, channels: usize) -> Result<Photo> {
     let im = read_png(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Photo { name, data: to_channels(&im.data, channels).mapv(|v| v - 0.5) })
+    Ok(Photo { name, data: centred(&im.data, channels) })
 }
 
 /// The PNG files named by `paths`: files as they are, directories expanded to their `*.png`

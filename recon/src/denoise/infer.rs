@@ -1,21 +1,19 @@
 //! Applying a denoising model to a photo of any size: channels matched to the model, values
 //! mapped to `[−0.5, 0.5]`, reflect-padded to a multiple of 32 (the U-Net's five poolings),
-//! the network, cropped back, mapped to `[0, 1]`.
+//! the network, cropped back, mapped to `[0, 1]`; the pre-processing is that of training
+//! ([`super::prep`]).
 
-use crate::train::tensor::cerr;
 use std::path::{Path, PathBuf};
 
 use models::{Device, ModelMeta, Module, Network, Tensor};
 use ndarray::{s, Array3, Axis};
 
-use super::dataset::to_channels;
+use super::prep::{centred, padded, to_channels, uncentred};
+pub use super::prep::{pad_reflect, MULTIPLE};
 use crate::{ReconError, Result};
 
 /// Value of `"task"` in the `config` JSON of denoising models.
 pub const TASK: &str = "denoise";
-
-/// Spatial sizes are padded to a multiple of this.
-pub const MULTIPLE: usize = 32;
 
 /// The default model of `recon denoise`: blind Gaussian noise (σ 0–50 of 255), RGB U-Net of
 /// width 32 trained with noisy targets only (Noise2Noise) by the command in
@@ -99,12 +97,12 @@ impl Denoiser {
     /// Denoises `(C, H, W)` values in `[−0.5, 0.5]` with the model's channel count.
     pub fn denoise_centred(&self, x: &Array3<f32>) -> Result<Array3<f32>> {
         let (c, h, w) = x.dim();
-        let padded = pad_reflect(x, h.div_ceil(MULTIPLE) * MULTIPLE, w.div_ceil(MULTIPLE) * MULTIPLE);
+        let padded = padded(x);
         let (_, ph, pw) = padded.dim();
         let v: Vec<f32> = padded.iter().copied().collect();
-        let t = Tensor::from_vec(v, (1, c, ph, pw), &self.device).map_err(cerr)?;
-        let out = self.net.forward(&t).map_err(cerr)?;
-        let v: Vec<f32> = out.flatten_all().and_then(|t| t.to_vec1()).map_err(cerr)?;
+        let t = Tensor::from_vec(v, (1, c, ph, pw), &self.device)?;
+        let out = self.net.forward(&t)?;
+        let v: Vec<f32> = out.flatten_all().and_then(|t| t.to_vec1())?;
         let full = Array3::from_shape_vec((c, ph, pw), v).map_err(|e| ReconError::Invalid(e.to_string()))?;
         Ok(full.slice(s![.., ..h, ..w]).to_owned())
     }
@@ -114,23 +112,12 @@ impl Denoiser {
     /// channels and come back as their mean; RGB photos go through a grey model as luma.
     pub fn denoise(&self, photo: &Array3<f32>) -> Result<Array3<f32>> {
         let c = photo.dim().0;
-        let x = to_channels(photo, self.channels()).mapv(|v| v - 0.5);
-        let y = self.denoise_centred(&x)?.mapv(|v| v + 0.5);
+        let x = centred(photo, self.channels());
+        let y = uncentred(&self.denoise_centred(&x)?);
         Ok(match (self.channels(), c) {
             (a, b) if a == b => y,
             (3, 1) => y.mean_axis(Axis(0)).expect("3 channels").insert_axis(Axis(0)), // ok: non-empty axis
             _ => to_channels(&y, c),
         })
     }
-}
-
-/// `x` reflect-padded (mirror without repeating the edge, like numpy's `reflect`) at the
-/// bottom and right to `h × w`; edges shorter than the padding fold back repeatedly.
-pub fn pad_reflect(x: &Array3<f32>, h: usize, w: usize) -> Array3<f32> {
-    let (c, h0, w0) = x.dim();
-    if (h0, w0) == (h, w) {
-        return x.clone();
-    }
-    let idx = models::kernels::reflect_index;
-    Array3::from_shape_fn((c, h, w), |(k, i, j)| x[[k, idx(i, h0), idx(j, w0)]])
 }

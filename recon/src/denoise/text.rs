@@ -1,12 +1,12 @@
 //! Text overlay: random strings drawn with an embedded 8×8 bitmap font.
 //!
-//! The font is [`crate::train::font`] (public-domain "font8x8", shared with the training
+//! The font is [`crate::engine::font`] (public-domain "font8x8", shared with the training
 //! plot's labels), compiled into the binary: no system font is ever read.
 
 use kspace::rng::MaskRng;
 use ndarray::{Array2, Array3};
 
-pub use crate::train::font::{glyph_pixel, FIRST, FONT, LAST};
+pub use crate::engine::font::{glyph_pixel, FIRST, FONT, LAST};
 
 /// Integer scales the strings are drawn at (8, 16 or 24 pixels high).
 pub const SCALES: [usize; 3] = [1, 2, 3];

@@ -1,36 +1,29 @@
-//! Training reconstruction networks with the Noise2Noise MRI recipe (Lehtinen et al. 2018):
-//! slices from NIfTI volumes ([`dataset`]), pairs of independently undersampled images
-//! ([`corruption`]), a differentiable data-consistency layer ([`dc`]), the MRI step and
-//! validation ([`engine`]) on the loop shared with photo denoising ([`run`]: CSV log
-//! ([`log`]), checkpoints, exact resume), the checks before any work (outputs that never
-//! replace data: [`outputs`]; settings compared on resume and numeric bounds: [`settings`]),
-//! the labelled training plot ([`plot`], [`canvas`], [`font`]), plus the inference helper
-//! [`reconstruct_with_model`].
-//!
-//! Modes: one real channel (magnitude experiments, the paper's) or two channels (real,
-//! imaginary) of the coil-combined complex image, trained with smooth synthetic phase and
-//! simulated coils so models work on real multi-coil scans ([`infer`]).
+//! `recon train`'s entry points at their historical paths: the MRI recipe ([`crate::mri`])
+//! on the training engine ([`crate::engine`]). Nothing is defined here.
 
-pub mod canvas;
-pub mod control;
-pub mod corruption;
-pub mod dataset;
-pub mod dc;
-pub mod engine;
-pub mod font;
-pub mod infer;
-pub mod log;
-pub mod outputs;
-pub mod plot;
-pub mod run;
-pub mod settings;
-pub mod tensor;
-
-pub use corruption::{Corruption, Mode, MriUndersampling, Pair, Targets};
-pub use dataset::{epoch_permutation, SliceDataset, SliceId};
-pub use dc::{centred_dft_matrix, DftDc};
-pub use engine::{
-    corruption, log_path, make_batch, schedule, train, validate, BatchTensors, LogRow, RunControl,
-    TrainConfig, TrainReport,
+pub use crate::engine::{
+    canvas, control, epoch_permutation, font, log, log_path, outputs, plot, run, LogRow, RunControl, Targets,
+    TrainReport,
 };
-pub use infer::{reconstruct_complex, reconstruct_with_model, ModelMode};
+pub use crate::mri::{
+    centred_dft_matrix, corruption, dataset, dc, infer, make_batch, reconstruct_complex,
+    reconstruct_with_model, schedule, train, validate, BatchTensors, Corruption, DftDc, Mode, ModelMode,
+    MriUndersampling, Pair, SliceDataset, SliceId, TrainConfig,
+};
+
+/// The bounds of the training options and what a resume compares.
+pub mod settings {
+    pub use crate::engine::bounds::*;
+    pub use crate::engine::resume::{check_resume, config_json};
+    pub use crate::mri::config::{mask_params, MaskSetting, COILS, MAX_PHASE, MAX_SHIFT, MRI_TASK};
+}
+
+/// The MRI step and the engine's loop, with the tensor conversions, as one path.
+pub mod engine {
+    pub use crate::engine::{
+        log::{fmt_row, old_rows, HEADER},
+        log_path, run_loop, LogRow, LoopConfig, LoopReport, RunControl, TrainReport,
+    };
+    pub use crate::mri::{corruption, make_batch, schedule, train, validate, BatchTensors, TrainConfig};
+    pub use crate::tensor::{complex_batch, from_batch, to_batch};
+}

@@ -1,50 +1,23 @@
-//! The training loop shared by `recon train` and `recon denoise train` ([`run_loop`]) and
-//! what it is told about outputs, cadences, stopping and resuming ([`RunControl`]).
-//!
-//! Before any work, [`RunControl::prepare`] checks the outputs ([`super::outputs`]) and, on
-//! resume, the checkpoint's settings ([`super::settings::check_resume`]) and step.
+//! The training loop every recipe runs on ([`run_loop`]): init or resume, Adam, CSV log,
+//! validation, checkpoints, export, plot. Before it, [`RunControl::prepare`] checked the
+//! outputs and, on resume, the checkpoint's settings and step.
 //!
 //! The CSV log's loss column is the mean of the step losses since the previous row; the
 //! running `(sum, count)` is saved in each checkpoint (`ModelMeta.loss_since_log`), and a
 //! `stop_after` stop between two `val_every` rows writes no row, so a resumed run writes the
 //! same rows as an uninterrupted one (the `seconds` column aside).
 
-use super::tensor::cerr;
 use std::{path::PathBuf, time::Instant};
 
 use models::{
     load_checkpoint, save_checkpoint, Adam, AdamConfig, DType, ModelMeta, Network, Schedule, Tensor, VarMap,
 };
-use serde::{de::DeserializeOwned, Serialize};
 
-pub use super::control::RunControl;
-pub use super::log::{fmt_row, log_path, old_rows, LogRow, HEADER};
-use super::outputs::{check_outputs, prepare_outputs};
+use super::{
+    control::RunControl,
+    log::{fmt_row, log_path, old_rows, LogRow, HEADER},
+};
 use crate::{io::atomic::write_atomic, progress::Progress, ReconError, Result};
-
-impl RunControl {
-    /// Checks before any work: the outputs ([`check_outputs`] against `inputs`), on resume
-    /// the checkpoint's `settings` and that it has steps left before [`Self::end`]; then
-    /// creates the output folders and removes stale temporary files.
-    pub fn prepare<T: Serialize + DeserializeOwned>(
-        &self,
-        inputs: &[&std::path::Path],
-        settings: &T,
-        steps: u64,
-    ) -> Result<()> {
-        check_outputs(self, inputs)?;
-        let start = if self.resume { super::settings::check_resume(&self.out, settings)? } else { 0 };
-        let end = self.end(steps);
-        if start >= end {
-            return Err(ReconError::Invalid(format!(
-                "{}: nothing to train: the run would start at step {start} and end at step {end} (of {steps}){}",
-                self.out.display(),
-                if self.resume { "; it is finished, or raise --stop-after" } else { "" }
-            )));
-        }
-        prepare_outputs(self)
-    }
-}
 
 /// What the generic loop ([`run_loop`]) needs besides the data: where to write, the
 /// schedule, and when to validate, checkpoint, stop and export.
@@ -74,20 +47,15 @@ pub struct LoopReport {
     pub plot: Option<PathBuf>,
 }
 
-fn merr(what: &'static str) -> impl Fn(models::ModelError) -> ReconError {
-    move |e| ReconError::Failed(format!("{what}: {e}"))
-}
-
-/// The training loop shared by the MRI (`super::train`) and the photo-denoising pipelines
-/// (`crate::denoise::train`), generic over where pairs come from: `step_loss(net, t)` builds
-/// step `t`'s batch (a pure function of the seed and `t`) and returns the loss to minimise;
+/// The training loop every recipe runs on ([`super::train`]), generic over where pairs
+/// come from: `step_loss(net, t)` builds step `t`'s batch (a pure function of the seed and `t`) and returns the loss to minimise;
 /// `val(net)` gives the validation (network, input) PSNR or `None`. Builds the network of
 /// `meta.arch` (seeded He init) or resumes it with its Adam state and running log loss from
 /// `lc.run.out` (same architecture required; the settings were compared by
 /// [`RunControl::prepare`], which the caller runs first), runs Adam (β2 0.99, ε 1e-8) with
 /// `lc.schedule`, logs a CSV row (mean loss since the previous row, lr, validation PSNRs,
-/// seconds) every `val_every` steps and at the end of the schedule, saves checkpoints (weights, Adam state,
-/// `meta` with the step) every `checkpoint_every` steps and at the end, then the optional
+/// seconds) every `val_every` steps and at the end of the schedule, saves checkpoints
+/// (weights, Adam state, `meta` with the step) every `checkpoint_every` steps and at the end, then the optional
 /// f16 export (when the schedule is complete) and the plot.
 pub fn run_loop(
     lc: &LoopConfig,
@@ -108,16 +76,16 @@ pub fn run_loop(
                 ck.meta.arch
             )));
         }
-        let mut adam = Adam::new(&ck.varmap, AdamConfig::default()).map_err(cerr)?;
+        let mut adam = Adam::new(&ck.varmap, AdamConfig::default())?;
         let st = ck
             .optimiser
             .ok_or_else(|| ReconError::format(&lc.run.out, "checkpoint has no optimiser state"))?;
-        adam.set_state(&st).map_err(cerr)?;
+        adam.set_state(&st)?;
         (ck.varmap, ck.net, adam, ck.meta.step, ck.meta.loss_since_log.unwrap_or((0.0, 0)))
     } else {
         let varmap = VarMap::new();
-        let net = Network::init(arch, &varmap, lc.seed, DType::F32, &device).map_err(merr("init"))?;
-        let adam = Adam::new(&varmap, AdamConfig::default()).map_err(cerr)?;
+        let net = Network::init(arch, &varmap, lc.seed, DType::F32, &device)?;
+        let adam = Adam::new(&varmap, AdamConfig::default())?;
         (varmap, net, adam, 0, (0.0, 0))
     };
     let sched = &lc.schedule;
@@ -136,7 +104,8 @@ pub fn run_loop(
         let mut m = meta.clone();
         m.step = step;
         m.loss_since_log = Some(acc);
-        save_checkpoint(&lc.run.out, &varmap, &m, Some(&adam.state())).map_err(merr("checkpoint"))
+        save_checkpoint(&lc.run.out, &varmap, &m, Some(&adam.state()))?;
+        Ok(())
     };
     let end = lc.run.end(lc.steps);
     progress.start("steps", end.saturating_sub(start));
@@ -147,8 +116,8 @@ pub fn run_loop(
     for step in start..end {
         let loss = step_loss(&net, step)?;
         let p = sched.at(step);
-        adam.backward_step(&loss, p).map_err(cerr)?;
-        last_loss = loss.to_dtype(DType::F64).and_then(|l| l.to_scalar::<f64>()).map_err(cerr)?;
+        adam.backward_step(&loss, p)?;
+        last_loss = loss.to_dtype(DType::F64).and_then(|l| l.to_scalar::<f64>())?;
         acc += last_loss;
         acc_n += 1;
         let done = step + 1;
@@ -186,7 +155,7 @@ pub fn run_loop(
     if let Some(path) = lc.run.export.as_deref().filter(|_| end == lc.steps) {
         let mut m = meta.clone();
         m.step = end;
-        models::export_model(path, &varmap, &m, DType::F16).map_err(merr("export"))?;
+        models::export_model(path, &varmap, &m, DType::F16)?;
     }
     let plot = super::plot::after_training(&lc.run.out, &log, &rows, lc.input_label, progress);
     Ok(LoopReport { start, end, final_loss: last_loss, val: last_val, rows, log, plot })

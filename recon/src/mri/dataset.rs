@@ -4,12 +4,11 @@
 //! when more than [`BRAIN_FRACTION`] of its pixels exceed [`BRAIN_LEVEL`] × the volume max
 //! (enough brain). Kept slices are centre-cropped / zero-padded to `crop × crop` (odd, 255 in
 //! the paper, so DC sits on a bin) and mapped to `x − 0.5` ∈ [−0.5, 0.5] (background −0.5).
-//! The order is deterministic (volume, axis, index); [`epoch_permutation`] shuffles it per
+//! The order is deterministic (volume, axis, index); [`crate::engine::epoch_permutation`] shuffles it per
 //! epoch from a seed.
 
 use std::path::PathBuf;
 
-use kspace::rng::MaskRng;
 use ndarray::Array2;
 
 use crate::{io::nifti::read_volume, ReconError, Result};
@@ -94,16 +93,4 @@ impl SliceDataset {
     pub fn is_empty(&self) -> bool {
         self.slices.is_empty()
     }
-}
-
-/// The order of epoch `epoch` for `n` items: Fisher–Yates driven by
-/// `MaskRng::from_key([seed_lo, seed_hi, epoch, 0x5EED])`. A pure function of its arguments.
-pub fn epoch_permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
-    let mut rng = MaskRng::from_words([seed as u32, (seed >> 32) as u32, epoch as u32, 0x5EED]);
-    let mut p: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (rng.uniform() * (i + 1) as f64) as usize;
-        p.swap(i, j.min(i));
-    }
-    p
 }

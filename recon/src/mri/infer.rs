@@ -1,8 +1,8 @@
-//! Inference: a trained model plus data consistency on one slice of measured k-space, in
+//! MRI inference: a trained model plus data consistency on one slice of measured k-space, in
 //! the mode the model was trained in (its metadata says which).
 //!
 //! The input is density-compensated unless the model was trained without
-//! ([`INPUT_COMPENSATION`]).
+//! ([`INPUT_COMPENSATION`]); the pre-processing is that of training ([`super::prep`]).
 //! - Magnitude (1 channel): the density-compensated zero-filled image
 //!   `Re(ifft2c(y·keep/p))`, normalised `x / max(x) − 0.5`, network, mapped back, then the
 //!   measured samples put back (`kspace::consistency`).
@@ -11,47 +11,19 @@
 //!   the scale, then multi-coil data consistency
 //!   `Σ_c conj(s_c)·ifft2c(fft2c(s_c f) with the measured bins put back)`.
 
-use super::tensor::cerr;
 use kspace::{SamplingMask, C32};
 use models::{Device, ModelMeta, Module, Network};
 use ndarray::{Array2, Array3, Axis};
 
-use super::corruption::{compensated_complex, compensated_image, input_mask, to_channels};
-use super::tensor::{from_batch, to_batch};
-use crate::{ReconError, Result};
-
-/// `ModelMeta.normalisation.method` of complex-mode models: divide by the largest
-/// magnitude of the zero-filled input.
-pub const COMPLEX_NORMALISATION: &str = "max_abs_input";
-
-/// `ModelMeta.normalisation.params` key: 1 when the network input was density-compensated
-/// (the default when absent), 0 for the plain zero-filled image.
-pub const INPUT_COMPENSATION: &str = "input_density_compensation";
-
-/// Whether the model was trained on density-compensated inputs.
-pub fn compensates_input(meta: &ModelMeta) -> bool {
-    meta.normalisation.params.get(INPUT_COMPENSATION).is_none_or(|&v| v != 0.0)
-}
-
-/// How a model expects its data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModelMode {
-    Magnitude,
-    Complex,
-}
-
-impl ModelMode {
-    /// From the channel counts in the metadata: 1→1 magnitude, 2→2 complex.
-    pub fn of(meta: &ModelMeta) -> Result<Self> {
-        match (meta.arch.in_channels(), meta.arch.out_channels()) {
-            (1, 1) => Ok(Self::Magnitude),
-            (2, 2) => Ok(Self::Complex),
-            (i, o) => Err(ReconError::Invalid(format!(
-                "model has {i}→{o} channels; MRI reconstruction needs 1→1 (magnitude) or 2→2 (complex)"
-            ))),
-        }
-    }
-}
+use super::prep::{
+    compensated_complex, compensates_input, complex_scale, from_channels, input_mask, magnitude_offset,
+    to_channels, ModelMode,
+};
+pub use super::prep::{magnitude_input, COMPLEX_NORMALISATION, INPUT_COMPENSATION};
+use crate::{
+    tensor::{from_batch, to_batch},
+    ReconError, Result,
+};
 
 /// Reconstructs one single-coil magnitude-mode slice with a trained 1→1 network.
 ///
@@ -75,11 +47,11 @@ pub fn reconstruct_with_model(
     if zero_filled.dim() != measured.dim() || measured.dim() != mask.shape() {
         return Err(ReconError::Invalid("image, k-space and mask shapes differ".into()));
     }
-    let offset = meta.normalisation.params.get("offset").copied().unwrap_or(-0.5) as f32;
+    let offset = magnitude_offset(meta);
     let max = zero_filled.iter().fold(0f32, |m, &v| m.max(v));
     let s = if max > 0.0 { max } else { 1.0 };
     let x = zero_filled.mapv(|v| v / s + offset).insert_axis(Axis(0));
-    let f = net.forward(&to_batch(&[&x], device)?).map_err(cerr)?;
+    let f = net.forward(&to_batch(&[&x], device)?)?;
     let mut out = from_batch(&f)?.remove(0).index_axis_move(Axis(0), 0).mapv(|v| (v - offset) * s);
     kspace::consistency::DataConsistency::new(measured, mask)?.apply_real_image(&mut out)?;
     Ok(out)
@@ -98,13 +70,9 @@ pub fn reconstruct_complex(
 ) -> Result<Array2<C32>> {
     let y = kspace::undersample::undersample(measured, mask)?;
     let x = compensated_complex(&y, &input_mask(mask, compensates_input(meta)), sens)?;
-    let max = x.iter().fold(0f32, |m, v| m.max(v.norm()));
-    let scale = if max > 0.0 { max } else { 1.0 };
-    let f = net.forward(&to_batch(&[&to_channels(&x, 1.0 / scale)], device)?).map_err(cerr)?;
-    let f = from_batch(&f)?.remove(0);
-    let f = ndarray::Zip::from(f.index_axis(Axis(0), 0))
-        .and(f.index_axis(Axis(0), 1))
-        .map_collect(|&a, &b| C32::new(a * scale, b * scale));
+    let scale = complex_scale(&x);
+    let f = net.forward(&to_batch(&[&to_channels(&x, 1.0 / scale)], device)?)?;
+    let f = from_channels(&from_batch(&f)?.remove(0), scale);
     let dc = kspace::consistency::DataConsistency::new(&y, mask)?;
     let mut k = match sens {
         Some(s) => kspace::coils::simulate_coils(&f, s)?,
@@ -116,11 +84,4 @@ pub fn reconstruct_complex(
         Some(s) => Ok(kspace::coils::combine(&k, s)?),
         None => Ok(k.index_axis_move(Axis(0), 0)),
     }
-}
-
-/// The magnitude-mode network input before normalisation, `Re(ifft2c(y·keep/p))` (or with
-/// p = 1 for models trained on uncompensated inputs), for callers that only have k-space.
-pub fn magnitude_input(meta: &ModelMeta, measured: &Array2<C32>, mask: &SamplingMask) -> Result<Array2<f32>> {
-    let m = input_mask(mask, compensates_input(meta));
-    compensated_image(&kspace::undersample::undersample(measured, &m)?, &m)
 }

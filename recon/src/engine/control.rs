@@ -1,15 +1,21 @@
 //! What a training run is told about outputs, cadences, stopping and resuming: the part of
-//! the configuration that is never compared on resume. The checks before work
-//! (`RunControl::prepare`) live with the loop in [`super::run`].
+//! the configuration that is never compared on resume, and the checks before any work
+//! ([`RunControl::prepare`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use super::{
+    outputs::{check_outputs, prepare_outputs},
+    resume::{check_resume, ResumeKey},
+};
+use crate::{ReconError, Result};
 
 /// Where a training run writes and when it validates, checkpoints, stops and exports: the
 /// part of the configuration [`run_loop`] reads, shared by `recon train` and
 /// `recon denoise train`. None of it is compared on resume.
 #[derive(Clone, Debug, Default)]
 pub struct RunControl {
-    /// Checkpoint / model path (`.safetensors`); the CSV log ([`log_path`]) and plot go
+    /// Checkpoint / model path (`.safetensors`); the CSV log ([`super::log::log_path`]) and plot go
     /// beside it.
     pub out: PathBuf,
     /// Validate (and log a CSV row) every this many steps, and at the end. 0: only at the end.
@@ -17,7 +23,7 @@ pub struct RunControl {
     /// Save a checkpoint every this many steps, and at the end. 0: only at the end.
     pub checkpoint_every: u64,
     /// Continue from the checkpoint at `out`: every training setting must match the
-    /// checkpoint's ([`super::settings::check_resume`]); the checkpoint, its log and plot
+    /// checkpoint's ([`check_resume`]); the checkpoint, its log and plot
     /// are continued without `force`.
     pub resume: bool,
     /// Stop (saving a checkpoint) after this step although the schedule runs
@@ -39,5 +45,22 @@ impl RunControl {
     /// The step this run ends at: `steps`, or `stop_after` if sooner.
     pub fn end(&self, steps: u64) -> u64 {
         self.stop_after.map_or(steps, |s| s.min(steps))
+    }
+
+    /// Checks before any work: the outputs ([`check_outputs`] against `inputs`), on resume
+    /// the checkpoint's `settings` ([`check_resume`]) and that it has steps left before
+    /// [`Self::end`]; then creates the output folders and removes stale temporary files.
+    pub fn prepare<T: ResumeKey>(&self, inputs: &[&Path], settings: &T, steps: u64) -> Result<()> {
+        check_outputs(self, inputs)?;
+        let start = if self.resume { check_resume(&self.out, settings)? } else { 0 };
+        let end = self.end(steps);
+        if start >= end {
+            return Err(ReconError::Invalid(format!(
+                "{}: nothing to train: the run would start at step {start} and end at step {end} (of {steps}){}",
+                self.out.display(),
+                if self.resume { "; it is finished, or raise --stop-after" } else { "" }
+            )));
+        }
+        prepare_outputs(self)
     }
 }

@@ -19,7 +19,7 @@ pub fn log_path(out: &Path) -> PathBuf {
     out.with_extension("csv")
 }
 
-/// Header of the CSV training log (shared with the denoising pipeline, `crate::denoise`).
+/// Header of the CSV training log (the same for every recipe).
 pub const HEADER: &str = "step,loss,lr,val_psnr,val_psnr_input,seconds";
 
 /// One CSV line of the training log.

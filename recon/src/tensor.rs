@@ -1,16 +1,11 @@
-//! Between ndarray and candle: image batches as (N, C, H, W) tensors and back, and the one
-//! conversion of candle's errors into [`ReconError`]. Shared by training and inference (MRI
-//! and photos), so both see the same layout.
+//! Between ndarray and candle: image batches as (N, C, H, W) tensors and back. Shared by
+//! training and inference (MRI and photos), so both see the same layout. Candle's errors
+//! convert into [`crate::ReconError::Model`] with `?`.
 
 use crate::{ReconError, Result};
 use kspace::C32;
 use models::{DType, Device, Tensor};
 use ndarray::{Array3, Array4};
-
-/// A candle error as a failure of the work (exit code 1).
-pub(crate) fn cerr(e: candle_core::Error) -> ReconError {
-    ReconError::Failed(format!("candle: {e}"))
-}
 
 /// (N, C, H, W) tensor from N equally shaped (C, H, W) images.
 pub fn to_batch(images: &[&Array3<f32>], device: &Device) -> Result<Tensor> {
@@ -19,13 +14,13 @@ pub fn to_batch(images: &[&Array3<f32>], device: &Device) -> Result<Tensor> {
     for im in images {
         v.extend(im.iter());
     }
-    Tensor::from_vec(v, (images.len(), c, h, w), device).map_err(cerr)
+    Ok(Tensor::from_vec(v, (images.len(), c, h, w), device)?)
 }
 
 /// (C, H, W) images of an (N, C, H, W) tensor.
 pub fn from_batch(t: &Tensor) -> Result<Vec<Array3<f32>>> {
-    let dims = t.dims4().map_err(cerr)?;
-    let v: Vec<f32> = t.to_dtype(DType::F32).and_then(|t| t.flatten_all()?.to_vec1()).map_err(cerr)?;
+    let dims = t.dims4()?;
+    let v: Vec<f32> = t.to_dtype(DType::F32).and_then(|t| t.flatten_all()?.to_vec1())?;
     let all =
         Array4::from_shape_vec(dims, v).map_err(|e| ReconError::Failed(format!("batch of {dims:?}: {e}")))?;
     Ok(all.outer_iter().map(|x| x.to_owned()).collect())

@@ -39,52 +39,11 @@
 
 use kspace::{mask::MaskFunc, rng::MaskRng, SamplingMask, C32};
 use ndarray::{Array2, Array3, Axis};
-use serde::{Deserialize, Serialize};
 
+use super::prep::complex_scale;
+pub use super::prep::{compensated_complex, compensated_image, input_mask, to_channels, Mode};
+pub use crate::engine::Targets;
 use crate::{ReconError, Result};
-
-/// Training targets: a second independent corruption (Noise2Noise) or the clean image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Targets {
-    Noisy,
-    Clean,
-}
-
-impl Targets {
-    pub fn by_name(name: &str) -> Option<Self> {
-        match name.to_ascii_lowercase().as_str() {
-            "noisy" | "n2n" => Some(Self::Noisy),
-            "clean" => Some(Self::Clean),
-            _ => None,
-        }
-    }
-}
-
-/// How images are presented to the network.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", tag = "mode")]
-pub enum Mode {
-    /// One real channel, `x − 0.5` of a magnitude image (the paper's MRI experiment).
-    Magnitude,
-    /// Two channels (real, imaginary) of the coil-combined complex image.
-    Complex {
-        /// Simulated receive coils (1: single-coil).
-        coils: usize,
-        /// Amplitude φ_max (radians) of the smooth synthetic phase's coefficients.
-        max_phase: f32,
-    },
-}
-
-impl Mode {
-    /// Network input/output channels.
-    pub fn channels(&self) -> usize {
-        match self {
-            Mode::Magnitude => 1,
-            Mode::Complex { .. } => 2,
-        }
-    }
-}
 
 /// One training example.
 #[derive(Clone, Debug)]
@@ -140,49 +99,12 @@ impl MriUndersampling {
     }
 }
 
-/// The mask the input is made with: `a` itself, or `a` with keep probabilities 1 (no
-/// density compensation) when `compensate` is false.
-pub fn input_mask(a: &SamplingMask, compensate: bool) -> SamplingMask {
-    if compensate {
-        return a.clone();
-    }
-    SamplingMask { keep: a.keep.clone(), prob: Array2::ones(a.keep.dim()), columns: a.columns.clone() }
-}
-
 /// Circular shift `out[i, j] = x[i − dy, j − dx]` (numpy's `roll`).
 pub fn roll2(x: &Array2<f32>, dy: i64, dx: i64) -> Array2<f32> {
     let (h, w) = x.dim();
     Array2::from_shape_fn((h, w), |(i, j)| {
         x[[(i as i64 - dy).rem_euclid(h as i64) as usize, (j as i64 - dx).rem_euclid(w as i64) as usize]]
     })
-}
-
-/// `Re(ifft2c(S·keep/p))`: the density-compensated zero-filled image of one mask.
-pub fn compensated_image(s: &Array2<C32>, mask: &SamplingMask) -> Result<Array2<f32>> {
-    let k = kspace::undersample::density_compensate(s, mask)?;
-    Ok(kspace::ifft2c(&k).mapv(|z| z.re))
-}
-
-/// `Σ_c conj(s_c)·ifft2c(S_c·keep/p) / Σ_c |s_c|²`: the density-compensated, linearly
-/// coil-combined zero-filled image of coil k-space (C, H, W) (maps `None`: one coil, s = 1).
-pub fn compensated_complex(
-    s: &Array3<C32>,
-    mask: &SamplingMask,
-    sens: Option<&Array3<C32>>,
-) -> Result<Array2<C32>> {
-    let mut k = kspace::undersample::density_compensate(s, mask)?;
-    kspace::ifft2c_inplace(&mut k.view_mut());
-    match sens {
-        Some(m) => Ok(kspace::coils::combine(&k, m)?),
-        None if k.dim().0 == 1 => Ok(k.index_axis_move(Axis(0), 0)),
-        None => Err(ReconError::Invalid("several coils need sensitivity maps".into())),
-    }
-}
-
-/// (2, H, W) real and imaginary channels of a complex image, times `f`.
-pub fn to_channels(z: &Array2<C32>, f: f32) -> Array3<f32> {
-    let (h, w) = z.dim();
-    Array3::from_shape_fn((2, h, w), |(c, i, j)| if c == 0 { z[[i, j]].re * f } else { z[[i, j]].im * f })
 }
 
 /// The smooth random phase map of the module documentation.
@@ -241,8 +163,7 @@ impl MriUndersampling {
             None => kspace::fft2c(&z).insert_axis(Axis(0)),
         };
         let x = compensated_complex(&spec, &input_mask(a, self.compensate_input), sens.as_ref())?;
-        let max = x.iter().fold(0f32, |m, v| m.max(v.norm()));
-        let scale = if max > 0.0 { max } else { 1.0 };
+        let scale = complex_scale(&x);
         let target = match self.targets {
             Targets::Noisy => compensated_complex(&spec, b, sens.as_ref())?,
             Targets::Clean => z.clone(),
