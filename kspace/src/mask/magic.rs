@@ -20,7 +20,7 @@
 //! pattern contains the column (also when the offset is fixed).
 
 use super::cartesian::{centre_columns, check_1d, combine, fftshift_1d, offset_average, pick_offset};
-use super::{centre_range, invalid, py_round, MaskFunc};
+use super::{centre_range, integer_acceleration, invalid, py_round, MaskFamily, MaskFunc, Param};
 use crate::rng::MaskRng;
 use crate::{Result, SamplingMask};
 
@@ -48,6 +48,26 @@ fn sample_magic(
     let prob = offset_average(w, a, |o| magic_accel(w, a, o));
     Ok(combine(shape.0, &centre, &magic_accel(w, a, offset), &prob))
 }
+
+/// The `magic` row of [`super::FAMILIES`].
+pub(super) const MAGIC: MaskFamily = MaskFamily {
+    name: "magic",
+    description:
+        "fastMRI 1-D: Defazio offset sampling, equispaced with a shifted conjugate half (integer acc)",
+    params: &[Param::Acceleration, Param::CenterFraction, Param::Offset],
+    construct: |p| {
+        let acc = integer_acceleration("magic", p.acceleration)?;
+        Ok(Box::new(MagicMask::new(p.center_fraction, acc, p.offset)?))
+    },
+};
+
+/// The `magic_fraction` row of [`super::FAMILIES`].
+pub(super) const MAGIC_FRACTION: MaskFamily = MaskFamily {
+    name: "magic_fraction",
+    description: "fastMRI 1-D: magic with spacing adjusted to hit 1/acc",
+    params: &[Param::Acceleration, Param::CenterFraction, Param::Offset],
+    construct: |p| Ok(Box::new(MagicFractionMask::new(p.center_fraction, p.acceleration, p.offset))),
+};
 
 /// fastMRI's magic (offset) 1-D mask with an integer acceleration.
 #[derive(Debug, Clone, PartialEq)]
