@@ -28,8 +28,8 @@ pub struct Args {
     /// Validation volumes (NIfTI), e.g. another subject.
     #[arg(long, num_args = 1..)]
     pub val: Vec<PathBuf>,
-    /// The simulated undersampling (the paper: n2n), as for `recon`; several accelerations
-    /// make each pair draw one.
+    // The simulated undersampling (the paper: n2n), as for `recon`; several accelerations
+    // make each pair draw one.
     #[command(flatten)]
     pub mask: MaskOpts,
     /// magnitude: one real channel (the paper's experiment); complex: two channels (real,
