@@ -166,8 +166,8 @@ pub struct MaskOpts {
     #[arg(long, value_delimiter = ',')]
     pub acceleration: Vec<f64>,
     /// Fraction of central phase-encode columns always kept (fastMRI's `center_fraction`);
-    /// default 0.32/R (0.08 at 4×, 0.04 at 8×, fastMRI's settings). recon train: one per
-    /// acceleration or one for all, default 0.08.
+    /// default 0.32/R with R from --acceleration (0.08 at 4×, 0.04 at 8×, fastMRI's settings).
+    /// recon train: one per acceleration or one for all, default 0.08.
     #[arg(long, value_delimiter = ',')]
     pub center_fraction: Vec<f64>,
     /// n2n only: keep probability at the k-space edge instead of --acceleration (the paper: 0.025).
