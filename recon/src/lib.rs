@@ -26,3 +26,6 @@ pub mod tensor;
 pub mod train;
 
 pub use error::{ReconError, Result};
+/// The mask specification the commands take (`--mask`), its parameters and the table of
+/// mask families (for `--help`).
+pub use kspace::mask::{MaskFamily, MaskParams, MaskSpec, FAMILIES as MASK_FAMILIES};

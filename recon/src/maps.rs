@@ -24,7 +24,9 @@ use crate::io::output::{check_finite_output, OutputFormat};
 use crate::methods::check_finite;
 use crate::progress::Progress;
 use crate::scan::Scan;
-use kspace::espirit::{espirit, low_resolution_maps, EspiritOptions, Maps};
+/// ESPIRiT's options ([`MapsRequest::espirit`]).
+pub use kspace::espirit::EspiritOptions;
+use kspace::espirit::{espirit, low_resolution_maps, Maps};
 use kspace::{SamplingMask, C32};
 use ndarray::{s, Array4, Array5, ArrayD, IxDyn, ShapeBuilder};
 use rayon::prelude::*;

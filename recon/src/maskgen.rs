@@ -1,9 +1,10 @@
-//! `recon mask`: draw a mask, analyse it, save it as PNG / NPY / BART cfl.
+//! `recon mask`: draw a mask, analyse it, save it as PNG / NPY / BART cfl; and the reading
+//! back of a saved mask (`--mask file:PATH`).
 
 use crate::error::{ReconError, Result};
 use crate::io::output::check_output;
-use kspace::mask::MaskParams;
-use kspace::C32;
+use kspace::mask::{MaskParams, MaskSpec};
+use kspace::{SamplingMask, C32};
 use serde::Serialize;
 use std::path::Path;
 
@@ -48,11 +49,10 @@ pub fn parse_shape(s: &str) -> Result<(usize, usize)> {
     }
 }
 
-/// Draws mask `name` on `shape` with `seed`, writes it to `output` (format by extension)
-/// and returns its statistics.
+/// Draws the mask `spec` (a family) on `shape` with `seed`, writes it to `output` (format by
+/// extension) and returns its statistics.
 pub fn make_mask(
-    name: &str,
-    params: &MaskParams,
+    spec: &MaskSpec,
     shape: (usize, usize),
     seed: u32,
     output: &Path,
@@ -65,9 +65,21 @@ pub fn make_mask(
             output.display()
         )));
     }
+    let params = match spec {
+        MaskSpec::Family { params, .. } => params,
+        _ => {
+            return Err(ReconError::Invalid(format!(
+                "--mask {spec}: `recon mask` draws a mask family ({})",
+                kspace::mask::NAMES.join(", ")
+            )))
+        }
+    };
     validate_params(params)?;
     check_output(Path::new(""), output, force)?;
-    let mask = kspace::mask::from_name(name, params)?.sample(shape, seed)?;
+    let func =
+        spec.mask_func()?.ok_or_else(|| ReconError::Invalid(format!("--mask {spec}: not a family")))?;
+    let mask = func.sample(shape, seed)?;
+    let name = spec.label();
     if mask.count() == 0 {
         return Err(ReconError::Invalid(format!(
             "mask {name} keeps 0 of {}×{} samples (achieved sample count 0): lower --acceleration",
@@ -84,7 +96,7 @@ pub fn make_mask(
         }
     }
     Ok(MaskReport {
-        mask: name.to_string(),
+        mask: name,
         shape,
         seed,
         kept: mask.count(),
@@ -122,8 +134,44 @@ pub fn validate_params(params: &MaskParams) -> Result<()> {
     Ok(())
 }
 
-/// Whether a mask family has a fully sampled centre set by `center_fraction` (`radial` and
-/// `n2n` do not).
-pub fn uses_center_fraction(name: &str) -> bool {
-    !matches!(name.to_ascii_lowercase().as_str(), "radial" | "n2n" | "none")
+/// Reads a saved mask (`--mask file:PATH`) for k-space of `shape`: a `.png` (white = kept, as
+/// `recon mask` writes it) or a BART `.cfl` (non-zero = kept), of exactly `shape`. Its keep
+/// probability is 1 everywhere (a given mask has no known density), as for an acquired mask;
+/// a pattern that is the same in every row is a 1-D column mask.
+pub fn read_mask_file(path: &Path, shape: (usize, usize)) -> Result<SamplingMask> {
+    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let keep = match ext.as_str() {
+        "png" => crate::io::png::read_png(path)?.to_gray().mapv(|v| v > 0.5),
+        "cfl" | "hdr" => {
+            let a = crate::io::cfl::read_cfl(path)?;
+            let dims = match a.shape() {
+                [h] => (*h, 1),
+                [h, w] => (*h, *w),
+                other => {
+                    return Err(ReconError::format(
+                        path,
+                        format!("a mask is 2-D (H×W), this array is {other:?}"),
+                    ))
+                }
+            };
+            // BART's index order is (H, W): logical order is row-major (H, W).
+            let flat: Vec<bool> = a.iter().map(|v| v.re != 0.0 || v.im != 0.0).collect();
+            ndarray::Array2::from_shape_vec(dims, flat)
+                .map_err(|e| ReconError::format(path, e.to_string()))?
+        }
+        _ => {
+            return Err(ReconError::Invalid(format!(
+                "--mask file:{}: a mask file is .png or .cfl",
+                path.display()
+            )))
+        }
+    };
+    let (h, w) = keep.dim();
+    if (h, w) != shape {
+        return Err(ReconError::format(
+            path,
+            format!("the mask is {h}×{w} but the k-space is {}×{}", shape.0, shape.1),
+        ));
+    }
+    Ok(crate::scan::bart::mask_of(keep).unwrap_or_else(|| SamplingMask::full(shape)))
 }

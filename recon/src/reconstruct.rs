@@ -21,7 +21,7 @@ use crate::metrics::VolumeMetrics;
 use crate::network::{ModelChoice, NetworkRecon};
 use crate::progress::Progress;
 use crate::scan::Scan;
-use kspace::mask::MaskParams;
+use kspace::mask::{MaskSpec, Param};
 use kspace::SamplingMask;
 use ndarray::Array3;
 use serde::Serialize;
@@ -34,10 +34,9 @@ use std::time::Instant;
 pub struct ReconRequest {
     pub input: PathBuf,
     pub output: PathBuf,
-    /// Mask family name (see `kspace::mask::NAMES`, or "none" to keep every sample), used
-    /// when the input is fully sampled.
-    pub mask: String,
-    pub params: MaskParams,
+    /// The mask for fully sampled input: a family with its parameters, none (keep every
+    /// sample) or a mask file ([`MaskSpec`]). An input's own (acquired) mask always wins.
+    pub mask: MaskSpec,
     pub seed: u32,
     /// Seed the mask with the input's file name instead of `seed`: fastMRI's per-volume seed
     /// `RandomState(tuple(map(ord, fname)))` (`recon batch` does this for every volume).
@@ -151,7 +150,9 @@ pub fn reconstruct_with(
 ) -> Result<ReconReport> {
     let t0 = Instant::now();
     let out_format = OutputFormat::of(&req.output, RECONSTRUCTION_FORMATS)?;
-    crate::maskgen::validate_params(&req.params)?;
+    if let Some(params) = req.mask.params() {
+        crate::maskgen::validate_params(params)?;
+    }
     check_output(&req.input, &req.output, req.force)?;
     // This run owns the output now: temporary files of a run killed before its final rename
     // (`.<name>.<pid>.tmp`) go.
@@ -247,29 +248,33 @@ pub fn reconstruct_with(
 /// The acquired mask when the input has one, else a fresh mask of the requested family. A
 /// mask that keeps no sample is refused (a usage error: the options ask for nothing).
 fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskReport)> {
-    let drawn_name =
-        if scan.acquired_mask.is_none() && req.mask != "none" { seed_name(scan, req)? } else { None };
-    let (mask, report) = match &scan.acquired_mask {
-        Some(m) => {
+    let (mask, report) = match (&scan.acquired_mask, &req.mask) {
+        (Some(m), _) => {
             let r = scan.nominal_acceleration.unwrap_or_else(|| m.acceleration());
             let report = mask_report("acquired", true, Some(r), None, None, m);
             (m.clone(), report)
         }
-        None if req.mask == "none" => {
+        (None, MaskSpec::None) => {
             let m = SamplingMask::full(scan.kspace_shape);
             let report = mask_report("none", false, Some(1.0), None, None, &m);
             (m, report)
         }
-        None => {
-            let f = kspace::mask::from_name(&req.mask, &req.params)?;
+        (None, MaskSpec::File(path)) => {
+            let m = crate::maskgen::read_mask_file(path, scan.kspace_shape)?;
+            let report = mask_report(&req.mask.label(), false, None, None, None, &m);
+            (m, report)
+        }
+        (None, MaskSpec::Family { family, params }) => {
+            let drawn_name = seed_name(scan, req)?;
+            let f = family.build(params)?;
             let drawn = match &drawn_name {
                 Some(name) => f.sample_for_file(scan.kspace_shape, name)?,
                 None => f.sample(scan.kspace_shape, req.seed)?,
             };
-            let cf = crate::maskgen::uses_center_fraction(&req.mask).then_some(req.params.center_fraction);
+            let cf = req.mask.uses(Param::CenterFraction).then_some(params.center_fraction);
             let seed = drawn_name.is_none().then_some(req.seed);
-            let requested = crate::maskgen::requested_acceleration(&req.params);
-            let mut report = mask_report(&req.mask, false, requested, cf, seed, &drawn);
+            let requested = crate::maskgen::requested_acceleration(params);
+            let mut report = mask_report(&req.mask.label(), false, requested, cf, seed, &drawn);
             report.seed_name = drawn_name;
             (drawn, report)
         }

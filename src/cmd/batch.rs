@@ -27,15 +27,8 @@ pub struct Args {
     /// the CSV summaries. Must not be the input folder.
     #[arg(long, required = true)]
     pub output_dir: Option<PathBuf>,
-    /// Mask family for fully-sampled input (as `recon --mask`).
-    #[arg(long, default_value = "random")]
-    pub mask: String,
-    /// Acceleration R.
-    #[arg(long, default_value_t = 4.0)]
-    pub acceleration: f64,
-    /// Fraction of central columns always kept; default 0.32/R.
-    #[arg(long)]
-    pub center_fraction: Option<f64>,
+    #[command(flatten)]
+    pub mask: MaskOpts,
     /// A trained model (`recon train`); default: the built-in model matching the mask.
     #[arg(long, conflicts_with = "no_model")]
     pub model: Option<PathBuf>,
@@ -49,8 +42,8 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,
     /// Process shard I of N (0-based): the files at sorted positions p with p % N == I.
-    #[arg(long, default_value = "0/1")]
-    pub shard: String,
+    #[arg(long, default_value = "0/1", value_parser = shard)]
+    pub shard: Shard,
     /// Which files of the input folder: a file-name pattern with `*` and `?`.
     #[arg(long, default_value = "*.h5")]
     pub pattern: String,
@@ -87,19 +80,11 @@ pub fn run(a: Args) -> recon::Result<()> {
         return merge(m);
     }
     let missing = |what: &str| recon::ReconError::Invalid(format!("{what} is required"));
-    let mask = MaskOpts {
-        mask: a.mask.clone(),
-        acceleration: a.acceleration,
-        center_fraction: a.center_fraction,
-        p_edge: None,
-        seed: 0,
-    };
     let req = BatchRequest {
         input_dir: a.input_dir.ok_or_else(|| missing("--input-dir"))?,
         output_dir: a.output_dir.ok_or_else(|| missing("--output-dir"))?,
         pattern: a.pattern,
-        mask: a.mask,
-        params: mask.params(),
+        mask: a.mask.spec()?,
         density_compensate: false,
         model: match (a.model, a.no_model) {
             (Some(p), _) => ModelChoice::File(p),
@@ -109,7 +94,7 @@ pub fn run(a: Args) -> recon::Result<()> {
         method: a.method.choice(a.no_model),
         classical: a.method.classical(),
         jobs: a.jobs,
-        shard: Shard::parse(&a.shard)?,
+        shard: a.shard,
         png: a.png,
         nifti: a.nifti,
     };
@@ -144,6 +129,11 @@ pub fn run(a: Args) -> recon::Result<()> {
         );
     }
     failed_error(&report.failures, &report.csv)
+}
+
+/// `--shard I/N`, checked by the library's rule.
+fn shard(s: &str) -> Result<Shard, String> {
+    Shard::parse(s).map_err(|e| e.to_string())
 }
 
 fn merge(m: MergeArgs) -> recon::Result<()> {

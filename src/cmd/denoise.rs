@@ -2,7 +2,7 @@
 //! denoises one photo; `train` learns a denoiser from pairs of independently corrupted photos
 //! (or real noisy pairs); `eval` measures 8-bit PSNR on a folder with seeded test noise.
 
-use super::{bounded, learning_rate, LossArg, TargetsArg};
+use super::{bounded, learning_rate, LossArg, NetArg, TargetsArg};
 use crate::output::print_json;
 use crate::progress::Bar;
 use clap::{Args as ClapArgs, Subcommand};
@@ -82,8 +82,8 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub loss: Option<LossArg>,
     /// unet (the paper's, fast) or red30 (30 layers, symmetric skips).
-    #[arg(long, default_value = "unet")]
-    pub net: String,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = NetArg::Unet)]
+    pub net: NetArg,
     /// U-Net width (paper 48) or RED30 features (paper 128); default 48 / 128; 1 to 256.
     #[arg(long, value_parser = bounded(settings::WIDTH))]
     pub width: Option<usize>,
@@ -187,7 +187,7 @@ fn train(a: TrainArgs) -> recon::Result<()> {
         Some(s) => NoiseSpec::parse(s)?,
         None => noise.fixed(noise.kind.test_strength()),
     };
-    let default_width = if a.net.to_ascii_lowercase().starts_with("red") { 128 } else { 48 };
+    let default_width = if a.net == NetArg::Red30 { 128 } else { 48 };
     let data = a.data.clone();
     let cfg = DenoiseConfig {
         pairs: a.pairs,
@@ -195,7 +195,7 @@ fn train(a: TrainArgs) -> recon::Result<()> {
         val_noise,
         targets,
         loss: a.loss.map_or_else(|| noise.kind.paper_loss().to_string(), |l| l.name().to_string()),
-        net: a.net,
+        net: a.net.name().into(),
         width: a.width.unwrap_or(default_width),
         channels: a.channels,
         steps: a.steps,

@@ -4,8 +4,7 @@ use super::reconstruct::MapsArg;
 use crate::output::print_json;
 use crate::progress::Bar;
 use clap::Args as ClapArgs;
-use kspace::espirit::EspiritOptions;
-use recon::maps::{write_maps, MapsRequest};
+use recon::maps::{write_maps, EspiritOptions, MapsRequest};
 use std::path::PathBuf;
 
 #[derive(ClapArgs, Debug)]

@@ -11,7 +11,7 @@ pub const EXAMPLES: &str = "Examples:\n  recon mask --mask random --shape 640x36
 /// `recon mask --help`: the examples and every mask family with its formula.
 pub fn long_help() -> String {
     let families: String =
-        kspace::mask::DESCRIPTIONS.iter().map(|(n, d)| format!("  {n:<20} {d}\n")).collect();
+        recon::MASK_FAMILIES.iter().map(|f| format!("  {:<20} {}\n", f.name, f.description)).collect();
     format!("{EXAMPLES}\n\nMask families:\n{families}")
 }
 
@@ -20,6 +20,9 @@ pub fn long_help() -> String {
 pub struct Args {
     #[command(flatten)]
     pub mask: MaskOpts,
+    /// Seed of the mask (numpy RandomState-compatible: fastMRI's masks for the same seed).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u32,
     /// Grid size HxW (rows x phase-encode columns), e.g. 640x368.
     #[arg(long)]
     pub shape: String,
@@ -32,14 +35,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> recon::Result<()> {
     let shape = recon::maskgen::parse_shape(&a.shape)?;
-    let report = recon::maskgen::make_mask(
-        &a.mask.mask,
-        &a.mask.params(),
-        shape,
-        a.mask.seed,
-        &a.output,
-        a.write.force,
-    )?;
+    let report = recon::maskgen::make_mask(&a.mask.spec()?, shape, a.seed, &a.output, a.write.force)?;
     if a.write.json {
         return print_json(&report);
     }

@@ -11,6 +11,7 @@ pub mod simulate;
 pub mod train;
 
 use clap::Args as ClapArgs;
+use recon::{MaskParams, MaskSpec};
 use std::path::PathBuf;
 
 /// The run-control options shared by `recon train` and `recon denoise train`; none of them
@@ -92,12 +93,33 @@ pub enum LossArg {
 }
 
 impl LossArg {
-    /// The library's name of the loss (`models::Loss::by_name`).
+    /// The name of the loss in the training configuration.
     pub fn name(self) -> &'static str {
         match self {
             Self::L2 => "l2",
             Self::L1 => "l1",
             Self::L0 => "l0",
+        }
+    }
+}
+
+/// `--net`: the denoiser's architecture.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetArg {
+    /// The paper's U-Net (fast).
+    #[value(aliases = ["u-net", "u_net"])]
+    Unet,
+    /// RED30: 30 layers with symmetric skips.
+    #[value(aliases = ["red-30", "red_30", "rednet30", "rednet-30", "rednet_30", "red-net-30"])]
+    Red30,
+}
+
+impl NetArg {
+    /// The architecture's name in the training configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unet => "unet",
+            Self::Red30 => "red30",
         }
     }
 }
@@ -126,38 +148,58 @@ pub fn finite_in(s: &str, lo: f64, hi: f64, lo_open: bool) -> Result<f64, String
     Err(format!("must be a finite number in {}{lo}, {hi}]", if lo_open { "(" } else { "[" }))
 }
 
-/// The sampling-mask options shared by `recon` and `recon mask`.
+/// The sampling-mask options of every command that draws or applies a mask (`recon`, `recon
+/// mask`, `recon batch`, `recon train`): one struct, so every command takes the same flags.
+/// The numbers are checked by the library (one-line errors naming the flag).
 #[derive(ClapArgs, Debug, Clone)]
 pub struct MaskOpts {
-    /// Mask family: random, equispaced, equispaced_fraction, magic, magic_fraction,
-    /// gaussian1d (1-D phase-encode, fastMRI); poisson, gaussian, radial, n2n (2-D);
-    /// none (keep every sample).
-    #[arg(long, default_value = "random")]
-    pub mask: String,
-    /// Acceleration R: about 1/R of k-space is kept.
-    #[arg(long, default_value_t = 4.0)]
-    pub acceleration: f64,
-    /// Fraction of central phase-encode columns always kept (fastMRI's `center_fraction`);
-    /// default 0.32/R (0.08 at 4×, 0.04 at 8×, fastMRI's settings).
+    /// Mask: a family, random, equispaced, equispaced_fraction, magic, magic_fraction,
+    /// gaussian1d (1-D phase-encode, fastMRI); poisson, gaussian, radial, n2n (2-D); with
+    /// other parameters after a colon if wanted (poisson:calib=24x24, gaussian:sigma=0.3,
+    /// equispaced:offset=1). Or none (keep every sample), or file:PATH (a mask saved by
+    /// `recon mask`, .png or .cfl, of the k-space's size). Default: random (recon train: n2n).
     #[arg(long)]
-    pub center_fraction: Option<f64>,
+    pub mask: Option<String>,
+    /// Acceleration R: about 1/R of k-space is kept (default 4). recon train takes several,
+    /// comma-separated (e.g. 4,8): each pair draws one, paired with --center-fraction; for
+    /// n2n, when neither this nor --p-edge is given, p_edge = 0.025 (the paper).
+    #[arg(long, value_delimiter = ',')]
+    pub acceleration: Vec<f64>,
+    /// Fraction of central phase-encode columns always kept (fastMRI's `center_fraction`);
+    /// default 0.32/R with R from --acceleration (0.08 at 4×, 0.04 at 8×, fastMRI's settings).
+    /// recon train: one per acceleration or one for all, default 0.08.
+    #[arg(long, value_delimiter = ',')]
+    pub center_fraction: Vec<f64>,
     /// n2n only: keep probability at the k-space edge instead of --acceleration (the paper: 0.025).
     #[arg(long)]
     pub p_edge: Option<f64>,
-    /// Seed of the mask (numpy RandomState-compatible: fastMRI's masks for the same seed).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u32,
 }
 
 impl MaskOpts {
-    /// The library's mask parameters.
-    pub fn params(&self) -> kspace::mask::MaskParams {
-        kspace::mask::MaskParams {
-            acceleration: self.acceleration,
-            center_fraction: self.center_fraction.unwrap_or(0.32 / self.acceleration),
-            p_edge: self.p_edge,
-            ..Default::default()
-        }
+    /// The one mask of `recon`, `recon mask` and `recon batch`: default random, R = 4, centre
+    /// fraction 0.32/R.
+    pub fn spec(&self) -> recon::Result<MaskSpec> {
+        let acceleration = single(&self.acceleration, "--acceleration")?.unwrap_or(4.0);
+        let center_fraction =
+            single(&self.center_fraction, "--center-fraction")?.unwrap_or(0.32 / acceleration);
+        let base = MaskParams { acceleration, center_fraction, p_edge: self.p_edge, ..Default::default() };
+        self.spec_over("random", base)
+    }
+
+    /// `--mask` (or `default`) with the parameters it does not set taken from `base`, which is
+    /// checked first: the flags' usage errors name the flag.
+    pub fn spec_over(&self, default: &str, base: MaskParams) -> recon::Result<MaskSpec> {
+        recon::maskgen::validate_params(&base)?;
+        Ok(MaskSpec::parse_over(self.mask.as_deref().unwrap_or(default), &base)?)
+    }
+}
+
+/// At most one value of a list flag (several only for `recon train`).
+fn single(values: &[f64], flag: &str) -> recon::Result<Option<f64>> {
+    match values {
+        [] => Ok(None),
+        [v] => Ok(Some(*v)),
+        _ => Err(recon::ReconError::Invalid(format!("{flag}: one value (several only for `recon train`)"))),
     }
 }
 

@@ -18,6 +18,9 @@ pub struct Args {
     pub input: Option<PathBuf>,
     #[command(flatten)]
     pub mask: MaskOpts,
+    /// Seed of the mask (numpy RandomState-compatible: fastMRI's masks for the same seed).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u32,
     /// Output, format by extension: .h5 (reconstruction, zero_filled, mask, attributes),
     /// .nii/.nii.gz (the reconstruction in the input's space), .cfl (BART complex images) or
     /// .png (middle slice). Default: <input name>.recon.h5 in the current directory.
@@ -130,9 +133,8 @@ pub fn run(a: Args) -> recon::Result<()> {
     let req = ReconRequest {
         input,
         output,
-        mask: a.mask.mask.clone(),
-        params: a.mask.params(),
-        seed: a.mask.seed,
+        mask: a.mask.spec()?,
+        seed: a.seed,
         seed_from_name: a.seed_from_name,
         density_compensate: a.density_compensate,
         force: a.write.force,

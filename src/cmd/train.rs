@@ -1,10 +1,11 @@
 //! `recon train`: learn a reconstruction network from pairs of independently undersampled
 //! slices (Noise2Noise), or from clean targets as the baseline.
 
-use super::{bounded, finite_in, learning_rate, LossArg, TargetsArg};
+use super::{bounded, finite_in, learning_rate, LossArg, MaskOpts, TargetsArg};
 use crate::{output::print_json, progress::Bar};
 use clap::Args as ClapArgs;
 use recon::train::{settings, train, Mode, TrainConfig};
+use recon::{MaskParams, MaskSpec, ReconError};
 use std::path::PathBuf;
 
 /// `--mode`: what the network sees.
@@ -27,20 +28,10 @@ pub struct Args {
     /// Validation volumes (NIfTI), e.g. another subject.
     #[arg(long, num_args = 1..)]
     pub val: Vec<PathBuf>,
-    /// Mask family of the simulated undersampling (the paper: n2n).
-    #[arg(long, default_value = "n2n")]
-    pub mask: String,
-    /// Acceleration(s); several (comma-separated, e.g. 4,8) make each pair draw one, paired
-    /// with --center-fraction. For n2n, when neither this nor --p-edge is given, p_edge =
-    /// 0.025 (the paper).
-    #[arg(long, value_delimiter = ',', value_parser = |s: &str| finite_in(s, 1.0, 1000.0, false))]
-    pub acceleration: Vec<f64>,
-    /// Centre fraction(s) for the 1-D Cartesian families, one per acceleration (or one for all).
-    #[arg(long, value_delimiter = ',', default_value = "0.08", value_parser = |s: &str| finite_in(s, 0.0, 1.0, false))]
-    pub center_fraction: Vec<f64>,
-    /// n2n: keep probability at the k-space edge.
-    #[arg(long, value_parser = |s: &str| finite_in(s, 0.0, 1.0, true))]
-    pub p_edge: Option<f64>,
+    // The simulated undersampling (the paper: n2n), as for `recon`; several accelerations
+    // make each pair draw one.
+    #[command(flatten)]
+    pub mask: MaskOpts,
     /// magnitude: one real channel (the paper's experiment); complex: two channels (real,
     /// imaginary) trained with smooth synthetic phase and simulated coils, for real scans.
     #[arg(long, value_enum, default_value_t = ModeArg::Magnitude)]
@@ -98,31 +89,9 @@ pub fn run(a: Args) -> recon::Result<()> {
         ModeArg::Magnitude => Mode::Magnitude,
         ModeArg::Complex => Mode::Complex { coils: a.coils, max_phase: a.max_phase },
     };
-    let p_edge = match (&*a.mask, a.acceleration.is_empty(), a.p_edge) {
-        ("n2n", true, None) => Some(0.025),
-        (_, _, p) => p,
-    };
-    let accs = if a.acceleration.is_empty() { vec![4.0] } else { a.acceleration.clone() };
-    let fracs = &a.center_fraction;
-    if fracs.is_empty() || (fracs.len() != 1 && fracs.len() != accs.len()) {
-        return Err(recon::ReconError::Invalid(format!(
-            "--center-fraction: give one value, or one per acceleration ({} given for {} accelerations)",
-            fracs.len(),
-            accs.len()
-        )));
-    }
-    let params = accs
-        .iter()
-        .enumerate()
-        .map(|(i, &acceleration)| kspace::mask::MaskParams {
-            acceleration,
-            center_fraction: fracs[i.min(fracs.len() - 1)],
-            p_edge,
-            ..Default::default()
-        })
-        .collect();
+    let (mask, params) = masks(&a.mask)?;
     let cfg = TrainConfig {
-        mask: a.mask,
+        mask,
         params,
         targets: a.targets.into(),
         mode,
@@ -156,4 +125,48 @@ pub fn run(a: Args) -> recon::Result<()> {
         println!("plot  {}", p.display());
     }
     Ok(())
+}
+
+/// The largest acceleration `recon train` takes.
+const MAX_ACCELERATION: f64 = 1000.0;
+
+/// The family and one parameter set per acceleration (each pair draws one); `--center-fraction`
+/// gives one value per acceleration or one for all (default 0.08). n2n without
+/// `--acceleration` nor `p_edge` keeps the paper's p_edge = 0.025.
+fn masks(m: &MaskOpts) -> recon::Result<(String, Vec<MaskParams>)> {
+    let accs = if m.acceleration.is_empty() { vec![4.0] } else { m.acceleration.clone() };
+    let fracs = if m.center_fraction.is_empty() { vec![0.08] } else { m.center_fraction.clone() };
+    if fracs.len() != 1 && fracs.len() != accs.len() {
+        return Err(ReconError::Invalid(format!(
+            "--center-fraction: give one value, or one per acceleration ({} given for {} accelerations)",
+            fracs.len(),
+            accs.len()
+        )));
+    }
+    let mut family = String::new();
+    let mut params = Vec::new();
+    for (i, &acceleration) in accs.iter().enumerate() {
+        if acceleration > MAX_ACCELERATION {
+            return Err(ReconError::Invalid(format!(
+                "--acceleration {acceleration}: must be at most {MAX_ACCELERATION}"
+            )));
+        }
+        let base = MaskParams {
+            acceleration,
+            center_fraction: fracs[i.min(fracs.len() - 1)],
+            p_edge: m.p_edge,
+            ..Default::default()
+        };
+        let MaskSpec::Family { family: f, params: mut p } = m.spec_over("n2n", base)? else {
+            return Err(ReconError::Invalid(
+                "--mask: recon train draws its masks, so it needs a family (not none or file:)".into(),
+            ));
+        };
+        if f.name == "n2n" && m.acceleration.is_empty() && p.p_edge.is_none() {
+            p.p_edge = Some(0.025);
+        }
+        family = f.name.to_string();
+        params.push(p);
+    }
+    Ok((family, params))
 }

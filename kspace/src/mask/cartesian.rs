@@ -3,8 +3,23 @@
 
 use std::ops::Range;
 
-use super::{centre_range, check_shape, invalid, py_round};
+use super::{
+    centre_range, check_shape, integer_acceleration, invalid, py_round, MaskFunc, MaskParams, Param,
+};
 use crate::{Result, SamplingMask};
+
+/// What the equispaced and magic families read: the offset besides R and the centre.
+pub(crate) const OFFSET_PARAMS: &[Param] = &[Param::Acceleration, Param::CenterFraction, Param::Offset];
+
+/// Builds `equispaced` or `magic` (`name`), which step through the columns by an integer
+/// acceleration, with their constructor `new(center_fraction, acceleration, offset)`.
+pub(crate) fn integer_family<M: MaskFunc + 'static>(
+    name: &str,
+    p: &MaskParams,
+    new: fn(f64, usize, Option<usize>) -> Result<M>,
+) -> Result<Box<dyn MaskFunc>> {
+    Ok(Box::new(new(p.center_fraction, integer_acceleration(name, p.acceleration)?, p.offset)?))
+}
 
 /// fastMRI's low-frequency block over `w` columns: `num_low = round(w · cf)` (Python's
 /// half-to-even `round`) columns starting at `(w − num_low + 1) // 2`.

@@ -19,10 +19,28 @@
 //! offsets whose pattern contains the column. It is the same whether or not the offset is
 //! fixed: it is the family's sampling density, what `1/p` compensation should divide by.
 
-use super::cartesian::{centre_columns, check_1d, combine, np_arange, offset_average, pick_offset};
-use super::{invalid, py_round, MaskFunc};
+use super::cartesian::{
+    centre_columns, check_1d, combine, integer_family, np_arange, offset_average, pick_offset, OFFSET_PARAMS,
+};
+use super::{invalid, py_round, MaskFamily, MaskFunc};
 use crate::rng::MaskRng;
 use crate::{Result, SamplingMask};
+
+/// The `equispaced` row of [`super::FAMILIES`].
+pub(super) const EQUISPACED: MaskFamily = MaskFamily {
+    name: "equispaced",
+    description: "fastMRI 1-D: centre columns + every acc-th column from a random offset (integer acc)",
+    params: OFFSET_PARAMS,
+    construct: |p| integer_family("equispaced", p, EquispacedMask::new),
+};
+
+/// The `equispaced_fraction` row of [`super::FAMILIES`].
+pub(super) const EQUISPACED_FRACTION: MaskFamily = MaskFamily {
+    name: "equispaced_fraction",
+    description: "fastMRI 1-D: centre + equispaced columns with spacing adjusted to hit 1/acc",
+    params: OFFSET_PARAMS,
+    construct: |p| Ok(Box::new(EquispacedFractionMask::new(p.center_fraction, p.acceleration, p.offset))),
+};
 
 /// fastMRI's equispaced 1-D mask with an integer acceleration.
 #[derive(Debug, Clone, PartialEq)]

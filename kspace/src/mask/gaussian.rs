@@ -19,7 +19,7 @@
 use ndarray::Array2;
 
 use super::cartesian::{centre_columns, check_1d, combine};
-use super::{centre_range, check_shape, invalid, py_round, scale_to_sum, MaskFunc};
+use super::{centre_range, check_shape, invalid, py_round, scale_to_sum, MaskFamily, MaskFunc, Param};
 use crate::rng::MaskRng;
 use crate::{Result, SamplingMask};
 
@@ -33,6 +33,30 @@ fn norm_coord(i: usize, n: usize) -> f64 {
     let half = (n / 2).max(1) as f64;
     (i as f64 - (n / 2) as f64) / half
 }
+
+/// The density's standard deviation when `sigma` is not set (half-widths).
+const DEFAULT_SIGMA: f64 = 0.5;
+
+/// The `gaussian1d` row of [`super::FAMILIES`].
+pub(super) const GAUSSIAN_1D: MaskFamily = MaskFamily {
+    name: "gaussian1d",
+    description: "1-D variable density: centre + columns kept with prob min(1, s*exp(-x^2/2sigma^2))",
+    params: &[Param::Acceleration, Param::CenterFraction, Param::Sigma],
+    construct: |p| {
+        Ok(Box::new(Gaussian1dMask::new(p.center_fraction, p.acceleration, p.sigma.unwrap_or(DEFAULT_SIGMA))))
+    },
+};
+
+/// The `gaussian` row of [`super::FAMILIES`].
+pub(super) const GAUSSIAN_2D: MaskFamily = MaskFamily {
+    name: "gaussian",
+    description: "2-D variable density: calibration box + bins kept with prob min(1, s*exp(-r^2/2sigma^2))",
+    params: &[Param::Acceleration, Param::CenterFraction, Param::Calib, Param::Sigma],
+    construct: |p| {
+        let sigma = p.sigma.unwrap_or(DEFAULT_SIGMA);
+        Ok(Box::new(Gaussian2dMask::new(p.center_fraction, p.acceleration, sigma, p.calib)))
+    },
+};
 
 /// Gaussian-density random columns (1-D).
 #[derive(Debug, Clone, PartialEq)]

@@ -19,8 +19,11 @@
 //! Keep probability: 1 in the centre, elsewhere the exact fraction of the `a` offsets whose
 //! pattern contains the column (also when the offset is fixed).
 
-use super::cartesian::{centre_columns, check_1d, combine, fftshift_1d, offset_average, pick_offset};
-use super::{centre_range, invalid, py_round, MaskFunc};
+use super::cartesian::{
+    centre_columns, check_1d, combine, fftshift_1d, integer_family, offset_average, pick_offset,
+    OFFSET_PARAMS,
+};
+use super::{centre_range, invalid, py_round, MaskFamily, MaskFunc};
 use crate::rng::MaskRng;
 use crate::{Result, SamplingMask};
 
@@ -48,6 +51,23 @@ fn sample_magic(
     let prob = offset_average(w, a, |o| magic_accel(w, a, o));
     Ok(combine(shape.0, &centre, &magic_accel(w, a, offset), &prob))
 }
+
+/// The `magic` row of [`super::FAMILIES`].
+pub(super) const MAGIC: MaskFamily = MaskFamily {
+    name: "magic",
+    description:
+        "fastMRI 1-D: Defazio offset sampling, equispaced with a shifted conjugate half (integer acc)",
+    params: OFFSET_PARAMS,
+    construct: |p| integer_family("magic", p, MagicMask::new),
+};
+
+/// The `magic_fraction` row of [`super::FAMILIES`].
+pub(super) const MAGIC_FRACTION: MaskFamily = MaskFamily {
+    name: "magic_fraction",
+    description: "fastMRI 1-D: magic with spacing adjusted to hit 1/acc",
+    params: OFFSET_PARAMS,
+    construct: |p| Ok(Box::new(MagicFractionMask::new(p.center_fraction, p.acceleration, p.offset))),
+};
 
 /// fastMRI's magic (offset) 1-D mask with an integer acceleration.
 #[derive(Debug, Clone, PartialEq)]

@@ -27,56 +27,75 @@
 
 mod cartesian;
 mod equispaced;
+mod family;
 mod gaussian;
 mod magic;
 mod n2n;
 mod poisson;
 mod radial;
 mod random;
+mod spec;
 
 pub use equispaced::{EquispacedFractionMask, EquispacedMask};
+pub use family::{MaskFamily, Param};
 pub use gaussian::{Gaussian1dMask, Gaussian2dMask};
 pub use magic::{MagicFractionMask, MagicMask};
 pub use n2n::N2nMask;
 pub use poisson::PoissonMask;
 pub use radial::RadialMask;
 pub use random::RandomMask;
+pub use spec::{MaskSpec, FILE_PREFIX};
 
 use crate::rng::MaskRng;
 use crate::{KspaceError, Result, SamplingMask};
 
-/// Every mask family [`from_name`] knows, in `--help` order.
-pub const NAMES: &[&str] = &[
-    "random",
-    "equispaced",
-    "equispaced_fraction",
-    "magic",
-    "magic_fraction",
-    "gaussian1d",
-    "gaussian",
-    "poisson",
-    "radial",
-    "n2n",
+/// Every mask family, in `--help` order: the one table that names, `--help`, validation,
+/// [`from_name`] and [`MaskSpec`] read. Each family's file declares its row beside its
+/// formula; adding a family is that file (with `mod`) plus its row here.
+pub const FAMILIES: &[MaskFamily] = &[
+    random::FAMILY,
+    equispaced::EQUISPACED,
+    equispaced::EQUISPACED_FRACTION,
+    magic::MAGIC,
+    magic::MAGIC_FRACTION,
+    gaussian::GAUSSIAN_1D,
+    gaussian::GAUSSIAN_2D,
+    poisson::FAMILY,
+    radial::FAMILY,
+    n2n::FAMILY,
 ];
 
-/// `(name, one-line description)` for every family, same order as [`NAMES`].
-pub const DESCRIPTIONS: &[(&str, &str)] = &[
-    ("random", "fastMRI 1-D: centre columns + each other column kept with prob (W/acc - nlow)/(W - nlow)"),
-    ("equispaced", "fastMRI 1-D: centre columns + every acc-th column from a random offset (integer acc)"),
-    ("equispaced_fraction", "fastMRI 1-D: centre + equispaced columns with spacing adjusted to hit 1/acc"),
-    ("magic", "fastMRI 1-D: Defazio offset sampling, equispaced with a shifted conjugate half (integer acc)"),
-    ("magic_fraction", "fastMRI 1-D: magic with spacing adjusted to hit 1/acc"),
-    ("gaussian1d", "1-D variable density: centre + columns kept with prob min(1, s*exp(-x^2/2sigma^2))"),
-    ("gaussian", "2-D variable density: calibration box + bins kept with prob min(1, s*exp(-r^2/2sigma^2))"),
-    ("poisson", "2-D variable-density Poisson disc (SigPy/BART), radius ~ 1+s*r, calibration box"),
-    ("radial", "2-D golden-angle radial spokes rasterised on the grid, spoke count set by acc"),
-    ("n2n", "Noise2Noise 2-D Bernoulli, p = exp(-lambda*r), conjugate-symmetric, DC kept"),
-];
+/// Every family's name, in [`FAMILIES`] order (read from the table).
+pub const NAMES: &[&str] = &{
+    let mut names = [""; FAMILIES.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = FAMILIES[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// `(name, one-line description)` of every family, in [`FAMILIES`] order (read from the table).
+pub const DESCRIPTIONS: &[(&str, &str)] = &{
+    let mut rows = [("", ""); FAMILIES.len()];
+    let mut i = 0;
+    while i < rows.len() {
+        rows[i] = (FAMILIES[i].name, FAMILIES[i].description);
+        i += 1;
+    }
+    rows
+};
+
+/// The family called `name` (case-insensitive, `-` same as `_`); the error lists [`NAMES`].
+pub fn family(name: &str) -> Result<&'static MaskFamily> {
+    let name = normalise(name);
+    FAMILIES.iter().find(|f| f.name == name).ok_or_else(|| KspaceError::UnknownMask(name, NAMES.join(", ")))
+}
 
 /// The one-line description of a family (for `--help`), `None` if unknown.
 pub fn description(name: &str) -> Option<&'static str> {
-    let name = normalise(name);
-    DESCRIPTIONS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
+    family(name).ok().map(|f| f.description)
 }
 
 /// Parameters shared by all families; each family reads the ones it needs.
@@ -147,55 +166,12 @@ pub trait MaskFunc: Send + Sync + std::fmt::Debug {
 }
 
 /// Build the family `name` (case-insensitive, `-` same as `_`; see [`NAMES`]) with `params`,
-/// validating every parameter that does not depend on the shape.
+/// validating every parameter that does not depend on the shape ([`MaskFamily::check`]).
 pub fn from_name(name: &str, params: &MaskParams) -> Result<Box<dyn MaskFunc>> {
-    let name = normalise(name);
-    if !NAMES.contains(&name.as_str()) {
-        return Err(KspaceError::UnknownMask(name, NAMES.join(", ")));
-    }
-    let p = params;
-    check_acceleration(p.acceleration)?;
-    check_fraction("center_fraction", p.center_fraction)?;
-    if let Some(s) = p.sigma {
-        if !(s.is_finite() && s > 0.0) {
-            return Err(invalid(format!("sigma must be a positive number, got {s}")));
-        }
-    }
-    if let Some(pe) = p.p_edge {
-        if !(pe.is_finite() && pe > 0.0 && pe <= 1.0) {
-            return Err(invalid(format!("p_edge must be in (0, 1], got {pe}")));
-        }
-    }
-    let sigma = p.sigma.unwrap_or(0.5);
-    let acc = p.acceleration;
-    let cf = p.center_fraction;
-    let used = |what: &str, set: bool| -> Result<()> {
-        if set {
-            Err(invalid(format!("mask '{name}' does not use {what}")))
-        } else {
-            Ok(())
-        }
-    };
-    used("p_edge", p.p_edge.is_some() && name != "n2n")?;
-    used("calib", p.calib.is_some() && !matches!(name.as_str(), "gaussian" | "poisson"))?;
-    used("offset", p.offset.is_some() && !(name.starts_with("equispaced") || name.starts_with("magic")))?;
-    used("sigma", p.sigma.is_some() && !name.starts_with("gaussian"))?;
-    Ok(match name.as_str() {
-        "random" => Box::new(RandomMask::new(cf, acc)),
-        "equispaced" => Box::new(EquispacedMask::new(cf, integer_acceleration(&name, acc)?, p.offset)?),
-        "equispaced_fraction" => Box::new(EquispacedFractionMask::new(cf, acc, p.offset)),
-        "magic" => Box::new(MagicMask::new(cf, integer_acceleration(&name, acc)?, p.offset)?),
-        "magic_fraction" => Box::new(MagicFractionMask::new(cf, acc, p.offset)),
-        "gaussian1d" => Box::new(Gaussian1dMask::new(cf, acc, sigma)),
-        "gaussian" => Box::new(Gaussian2dMask::new(cf, acc, sigma, p.calib)),
-        "poisson" => Box::new(PoissonMask::new(cf, acc, p.calib)),
-        "radial" => Box::new(RadialMask::new(acc)),
-        "n2n" => Box::new(N2nMask::new(acc, p.p_edge)),
-        _ => unreachable!("'{name}' is in NAMES but has no constructor"),
-    })
+    family(name)?.build(params)
 }
 
-fn normalise(name: &str) -> String {
+pub(crate) fn normalise(name: &str) -> String {
     name.trim().to_ascii_lowercase().replace('-', "_")
 }
 
@@ -203,22 +179,8 @@ pub(crate) fn invalid(msg: impl Into<String>) -> KspaceError {
     KspaceError::InvalidParameter(msg.into())
 }
 
-fn check_acceleration(acc: f64) -> Result<()> {
-    if !(acc.is_finite() && acc > 1.0) {
-        return Err(invalid(format!("acceleration must be a finite number > 1, got {acc}")));
-    }
-    Ok(())
-}
-
-fn check_fraction(what: &str, f: f64) -> Result<()> {
-    if !(f.is_finite() && (0.0..1.0).contains(&f)) {
-        return Err(invalid(format!("{what} must be in [0, 1), got {f}")));
-    }
-    Ok(())
-}
-
 /// `equispaced`/`magic` step through columns by the acceleration, so it must be an integer.
-fn integer_acceleration(name: &str, acc: f64) -> Result<usize> {
+pub(crate) fn integer_acceleration(name: &str, acc: f64) -> Result<usize> {
     let r = acc.round();
     if (acc - r).abs() > 1e-9 {
         return Err(invalid(format!(

@@ -21,9 +21,17 @@ use std::sync::Mutex;
 
 use ndarray::Array2;
 
-use super::{bisect, check_shape, MaskFunc};
+use super::{bisect, check_shape, MaskFamily, MaskFunc, Param};
 use crate::rng::MaskRng;
 use crate::{Result, SamplingMask};
+
+/// The `n2n` row of [`super::FAMILIES`].
+pub(super) const FAMILY: MaskFamily = MaskFamily {
+    name: "n2n",
+    description: "Noise2Noise 2-D Bernoulli, p = exp(-lambda*r), conjugate-symmetric, DC kept",
+    params: &[Param::Acceleration, Param::PEdge],
+    construct: |p| Ok(Box::new(N2nMask::new(p.acceleration, p.p_edge))),
+};
 
 /// The Noise2Noise exponential-density, conjugate-symmetric Bernoulli mask.
 #[derive(Debug)]

@@ -24,12 +24,20 @@
 use ndarray::Array2;
 
 use super::gaussian::calib_box;
-use super::{bisect, check_shape, invalid, MaskFunc};
+use super::{bisect, check_shape, invalid, MaskFamily, MaskFunc, Param};
 use crate::rng::MaskRng;
 use crate::{Result, SamplingMask};
 
 /// Candidates tried around an active point before retiring it (SigPy's `max_attempts`).
 const MAX_ATTEMPTS: usize = 30;
+
+/// The `poisson` row of [`super::FAMILIES`].
+pub(super) const FAMILY: MaskFamily = MaskFamily {
+    name: "poisson",
+    description: "2-D variable-density Poisson disc (SigPy/BART), radius ~ 1+s*r, calibration box",
+    params: &[Param::Acceleration, Param::CenterFraction, Param::Calib],
+    construct: |p| Ok(Box::new(PoissonMask::new(p.center_fraction, p.acceleration, p.calib))),
+};
 
 /// Variable-density Poisson disc with a calibration box.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,9 +19,17 @@
 
 use ndarray::Array2;
 
-use super::{bisect, check_shape, invalid, MaskFunc};
+use super::{bisect, check_shape, invalid, MaskFamily, MaskFunc, Param};
 use crate::rng::MaskRng;
 use crate::{Result, SamplingMask};
+
+/// The `radial` row of [`super::FAMILIES`].
+pub(super) const FAMILY: MaskFamily = MaskFamily {
+    name: "radial",
+    description: "2-D golden-angle radial spokes rasterised on the grid, spoke count set by acc",
+    params: &[Param::Acceleration],
+    construct: |p| Ok(Box::new(RadialMask::new(p.acceleration))),
+};
 
 /// Golden-angle radial spokes.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,9 +11,17 @@
 //! `RandomMaskFunc([cf], [acc])(shape, seed=seed)`.
 
 use super::cartesian::{centre_columns, check_1d, combine};
-use super::{invalid, MaskFunc};
+use super::{invalid, MaskFamily, MaskFunc, Param};
 use crate::rng::MaskRng;
 use crate::{Result, SamplingMask};
+
+/// The `random` row of [`super::FAMILIES`].
+pub(super) const FAMILY: MaskFamily = MaskFamily {
+    name: "random",
+    description: "fastMRI 1-D: centre columns + each other column kept with prob (W/acc - nlow)/(W - nlow)",
+    params: &[Param::Acceleration, Param::CenterFraction],
+    construct: |p| Ok(Box::new(RandomMask::new(p.center_fraction, p.acceleration))),
+};
 
 /// fastMRI's random 1-D column mask (see the module docs for the formula).
 #[derive(Debug, Clone, PartialEq)]

@@ -12,7 +12,7 @@ use crate::network::ModelChoice;
 use crate::progress::Progress;
 use crate::reconstruct::{reconstruct_with, ReconReport, ReconRequest};
 use crate::scan::Scan;
-use kspace::mask::MaskParams;
+use kspace::mask::{MaskParams, MaskSpec};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
@@ -42,9 +42,8 @@ pub struct BatchRequest {
     pub output_dir: PathBuf,
     /// `*`/`?` pattern on file names.
     pub pattern: String,
-    /// Mask family for fully-sampled input (see [`ReconRequest::mask`]).
-    pub mask: String,
-    pub params: MaskParams,
+    /// The mask for fully-sampled input (see [`ReconRequest::mask`]).
+    pub mask: MaskSpec,
     pub density_compensate: bool,
     pub model: ModelChoice,
     /// Which reconstruction(s) and the classical methods' options, as `recon --method`.
@@ -61,12 +60,15 @@ pub struct BatchRequest {
 
 impl BatchRequest {
     /// The settings recorded with each volume (resume needs them equal).
+    /// `none` and `file:` record the default acceleration and centre fraction (unused).
     pub fn settings(&self) -> Settings {
+        let unused = MaskParams::default();
+        let params = self.mask.params().unwrap_or(&unused);
         Settings {
-            mask: self.mask.clone(),
-            acceleration: self.params.acceleration,
-            center_fraction: self.params.center_fraction,
-            p_edge: self.params.p_edge,
+            mask: self.mask.label(),
+            acceleration: params.acceleration,
+            center_fraction: params.center_fraction,
+            p_edge: params.p_edge,
             density_compensate: self.density_compensate,
             model: match &self.model {
                 ModelChoice::Default => "default".into(),
@@ -296,8 +298,14 @@ fn check_request(req: &BatchRequest) -> Result<()> {
             req.jobs
         )));
     }
-    if req.mask != "none" {
-        kspace::mask::from_name(&req.mask, &req.params)?;
+    match &req.mask {
+        MaskSpec::Family { family, params } => {
+            family.build(params)?;
+        }
+        MaskSpec::File(path) => {
+            crate::io::limits::check_regular_file(path)?;
+        }
+        MaskSpec::None => {}
     }
     if let ModelChoice::File(p) = &req.model {
         // A built-in model's name (`default-cartesian`, `default-n2n`) is not a file.
@@ -421,7 +429,6 @@ fn reconstruct_one(ctx: &Ctx, job: &Job) -> Result<ReconReport> {
         input: job.path.clone(),
         output: outputs[0].clone(),
         mask: req.mask.clone(),
-        params: req.params.clone(),
         seed: 0,
         seed_from_name: true,
         density_compensate: req.density_compensate,
