@@ -415,8 +415,7 @@ fn soft_data_consistency_and_broadcast() {
     assert!(noisy.iter().zip(&cplx).all(|(a, b)| (a - b.re).abs() < 1e-5));
 }
 
-// ---------------------------------------------------------------- analysis
-
+// Sampling-pattern analysis.
 #[test]
 fn full_mask_psf_is_a_delta() {
     let mask = SamplingMask::full((32, 24));
