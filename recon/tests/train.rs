@@ -367,7 +367,7 @@ fn resume_refuses_any_changed_training_setting() {
     base.run.resume = true;
     type Change = fn(&mut TrainConfig);
     let changes: [(&str, Change); 10] = [
-        ("--mask", |c| c.mask = "poisson".into()),
+        ("--mask", |c| c.mask = recon::MASK_FAMILIES.iter().find(|f| f.name == "poisson").unwrap()),
         ("--mode", |c| c.mode = recon::train::Mode::Complex { coils: 2, max_phase: 1.0 }),
         ("--lr", |c| c.lr_max = 2e-3),
         ("--loss", |c| c.loss = "l1".into()),

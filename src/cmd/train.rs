@@ -5,7 +5,7 @@ use super::{bounded, finite_in, learning_rate, LossArg, MaskOpts, TargetsArg};
 use crate::{output::print_json, progress::Bar};
 use clap::Args as ClapArgs;
 use recon::train::{settings, train, Mode, TrainConfig};
-use recon::{MaskParams, MaskSpec, ReconError};
+use recon::{MaskFamily, MaskParams, MaskSpec, ReconError};
 use std::path::PathBuf;
 
 /// `--mode`: what the network sees.
@@ -133,7 +133,7 @@ const MAX_ACCELERATION: f64 = 1000.0;
 /// The family and one parameter set per acceleration (each pair draws one); `--center-fraction`
 /// gives one value per acceleration or one for all (default 0.08). n2n without
 /// `--acceleration` nor `p_edge` keeps the paper's p_edge = 0.025.
-fn masks(m: &MaskOpts) -> recon::Result<(String, Vec<MaskParams>)> {
+fn masks(m: &MaskOpts) -> recon::Result<(&'static MaskFamily, Vec<MaskParams>)> {
     let accs = if m.acceleration.is_empty() { vec![4.0] } else { m.acceleration.clone() };
     let fracs = if m.center_fraction.is_empty() { vec![0.08] } else { m.center_fraction.clone() };
     if fracs.len() != 1 && fracs.len() != accs.len() {
@@ -143,7 +143,7 @@ fn masks(m: &MaskOpts) -> recon::Result<(String, Vec<MaskParams>)> {
             accs.len()
         )));
     }
-    let mut family = String::new();
+    let mut family = None;
     let mut params = Vec::new();
     for (i, &acceleration) in accs.iter().enumerate() {
         if acceleration > MAX_ACCELERATION {
@@ -165,8 +165,9 @@ fn masks(m: &MaskOpts) -> recon::Result<(String, Vec<MaskParams>)> {
         if f.name == "n2n" && m.acceleration.is_empty() && p.p_edge.is_none() {
             p.p_edge = Some(0.025);
         }
-        family = f.name.to_string();
+        family = Some(f);
         params.push(p);
     }
+    let family = family.ok_or_else(|| ReconError::Invalid("--acceleration: no value".into()))?;
     Ok((family, params))
 }

@@ -65,6 +65,9 @@ pub const FAMILIES: &[MaskFamily] = &[
     n2n::FAMILY,
 ];
 
+/// The Noise2Noise paper's family (`n2n`), the default of training.
+pub const N2N: &MaskFamily = &n2n::FAMILY;
+
 /// Every family's name, in [`FAMILIES`] order (read from the table).
 pub const NAMES: &[&str] = &{
     let mut names = [""; FAMILIES.len()];

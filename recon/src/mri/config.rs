@@ -4,7 +4,7 @@
 
 use std::{ops::RangeInclusive, path::PathBuf};
 
-use kspace::mask::MaskParams;
+use kspace::mask::{MaskFamily, MaskParams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -38,8 +38,9 @@ pub struct TrainConfig {
     /// change on resume.
     #[serde(skip)]
     pub run: RunControl,
-    /// Mask family name (`kspace::mask::from_name`), "n2n" in the paper.
-    pub mask: String,
+    /// Mask family ("n2n" in the paper); stored by its name.
+    #[serde(with = "mask_family")]
+    pub mask: &'static MaskFamily,
     /// Mask settings (non-empty); each training pair draws one uniformly (fastMRI's
     /// `accelerations = [4, 8]`, `center_fractions = [0.08, 0.04]` style).
     #[serde(with = "mask_params")]
@@ -77,7 +78,7 @@ impl TrainConfig {
             data,
             val,
             run: RunControl::new(out, 500, 1000),
-            mask: "n2n".into(),
+            mask: kspace::mask::N2N,
             params: vec![MaskParams { p_edge: Some(0.025), ..MaskParams::default() }],
             mode: Mode::Magnitude,
             compensate_input: true,
@@ -160,7 +161,7 @@ impl ResumeKey for TrainConfig {
         let mut d = Differences::default();
         d.field("--data", &old.data, data)
             .field("--val", &old.val, val)
-            .field("--mask", &old.mask, mask)
+            .field("--mask", &old.mask.name, &mask.name)
             .field("--acceleration/--center-fraction/--p-edge", &settings(&old.params), &settings(params))
             .field("--mode", &old.mode, mode)
             .field("--uncompensated-input", &old.compensate_input, compensate_input)
@@ -228,6 +229,21 @@ pub mod mask_params {
     }
 }
 
+/// `#[serde(with = "mask_family")]`: a family as its `--mask` name.
+pub mod mask_family {
+    use kspace::mask::MaskFamily;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(family: &&'static MaskFamily, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(family.name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static MaskFamily, D::Error> {
+        let name = String::deserialize(d)?;
+        kspace::mask::family(&name).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The `task` of MRI training checkpoints.
 pub const MRI_TASK: &str = "mri";
 
@@ -243,7 +259,7 @@ mod tests {
         let changes: [(&str, Change); 17] = [
             ("--data", |c| c.data.push("b.nii".into())),
             ("--val", |c| c.val.clear()),
-            ("--mask", |c| c.mask = "poisson".into()),
+            ("--mask", |c| c.mask = kspace::mask::family("poisson").unwrap()),
             ("--acceleration/--center-fraction/--p-edge", |c| c.params[0].acceleration = 8.0),
             ("--mode", |c| c.mode = Mode::Complex { coils: 4, max_phase: 1.5 }),
             ("--uncompensated-input", |c| c.compensate_input = false),

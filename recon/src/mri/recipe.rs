@@ -132,11 +132,7 @@ fn validation_pairs(ds: &SliceDataset, cfg: &TrainConfig) -> Result<Vec<Pair>> {
 
 /// The corruption of `cfg` with the given targets and shift.
 pub fn corruption(cfg: &TrainConfig, targets: Targets, max_shift: usize) -> Result<MriUndersampling> {
-    let masks = cfg
-        .params
-        .iter()
-        .map(|p| kspace::mask::from_name(&cfg.mask, p))
-        .collect::<kspace::Result<Vec<_>>>()?;
+    let masks = cfg.params.iter().map(|p| cfg.mask.build(p)).collect::<kspace::Result<Vec<_>>>()?;
     if masks.is_empty() {
         return Err(ReconError::Invalid("no mask settings".into()));
     }
