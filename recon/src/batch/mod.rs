@@ -29,25 +29,24 @@
 //!   manifests into the unsharded files, once every shard has finished (a running shard
 //!   keeps `manifest.shard-I-of-N.running` in the output folder).
 
-pub mod discover;
-pub mod files;
-pub mod manifest;
-pub mod merge;
+pub(crate) mod discover;
+pub(crate) mod files;
+pub(crate) mod manifest;
+pub(crate) mod merge;
 mod models;
 mod previews;
-pub mod run;
-pub mod summary;
+pub(crate) mod run;
+pub(crate) mod summary;
 
-pub use discover::{discover, matches_pattern, Shard};
-pub use files::{output_file_name, output_name, running_marker_name};
-pub use manifest::{ManifestEntry, Settings, Status};
+pub use discover::Shard;
+pub use manifest::{ClassicalSettings, ManifestEntry, Settings, Status};
 pub use merge::{merge, MergeReport};
 pub use run::{run_batch, BatchReport, BatchRequest};
-pub use summary::GroupSummary;
+pub use summary::{table as summary_table, GroupSummary};
 
 /// Peak resident memory of this process in MiB (`VmHWM` of `/proc/self/status`; `None`
 /// where there is no such file).
-pub fn peak_rss_mib() -> Option<f64> {
+pub(crate) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
@@ -60,7 +59,7 @@ pub fn peak_rss_mib() -> Option<f64> {
 /// after the first slice, slices come from the per-thread heaps instead, where freed blocks
 /// stay and fragment, and every thread that ever held a slice keeps its own. Measured on 20
 /// vs 2 volumes of 8 coils × 484² with 16 threads: 191 vs 98 MiB before, 76 vs 74 MiB after.
-pub fn keep_large_buffers_apart() {
+pub(crate) fn keep_large_buffers_apart() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         const M_MMAP_THRESHOLD: i32 = -3;
@@ -81,7 +80,7 @@ pub fn keep_large_buffers_apart() {
 /// volume: without it glibc keeps the pages freed by earlier volumes (their slices are
 /// larger than its adaptive mmap threshold), and peak memory creeps up with the number of
 /// volumes processed by a worker although the live data does not grow.
-pub fn release_free_memory() {
+pub(crate) fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         extern "C" {

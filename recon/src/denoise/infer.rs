@@ -9,7 +9,6 @@ use models::{Device, ModelMeta, Module, Network, Tensor};
 use ndarray::{s, Array3, Axis};
 
 use super::prep::{centred, padded, to_channels, uncentred};
-pub use super::prep::{pad_reflect, MULTIPLE};
 use crate::{ReconError, Result};
 
 /// Value of `"task"` in the `config` JSON of denoising models.

@@ -14,17 +14,21 @@
 //!   the default blind-Gaussian model compiled into the binary.
 //! - [`eval`]: reproducible 8-bit PSNR on a folder of photos.
 
-pub mod config;
-pub mod dataset;
-pub mod eval;
-pub mod infer;
-pub mod noise;
-pub mod prep;
-pub mod recipe;
-pub mod text;
+pub(crate) mod config;
+pub(crate) mod dataset;
+pub(crate) mod eval;
+pub(crate) mod infer;
+pub(crate) mod noise;
+pub(crate) mod prep;
+pub(crate) mod recipe;
+pub(crate) mod text;
 
 pub use config::DenoiseConfig;
+pub use dataset::write_photo;
 pub use eval::{evaluate, EvalReport, EvalRow};
 pub use infer::Denoiser;
 pub use noise::{Corrupted, NoiseKind, NoiseSpec};
-pub use recipe::{train, DenoiseRecipe};
+pub use recipe::train;
+
+#[cfg(test)]
+mod tests;

@@ -60,10 +60,6 @@ impl PairSource {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Pair `j` of step `step`; a pure function of `(seed, step, j)`.
     pub fn pair(&self, seed: u64, step: u64, j: usize, batch: usize, crop: usize) -> TrainPair {
         let n = self.len() as u64;

@@ -16,26 +16,27 @@
 //! item order from [`epoch_permutation`], so that a run is a pure function of its seed and
 //! resuming needs only the weights, the Adam state and the step, all in the checkpoint.
 
-pub mod bounds;
-pub mod canvas;
-pub mod control;
-pub mod font;
-pub mod log;
-pub mod outputs;
-pub mod plot;
-pub mod resume;
-pub mod run;
-pub mod sampling;
+pub(crate) mod bounds;
+pub(crate) mod canvas;
+pub(crate) mod control;
+pub(crate) mod font;
+pub(crate) mod log;
+pub(crate) mod outputs;
+pub(crate) mod plot;
+pub(crate) mod resume;
+pub(crate) mod run;
+pub(crate) mod sampling;
 
 use std::path::{Path, PathBuf};
 
 use models::{Loss, ModelMeta, Network, Schedule, Tensor};
 
 pub use control::RunControl;
-pub use log::{log_path, LogRow};
+pub use log::LogRow;
 pub use resume::{Difference, Differences, ResumeKey};
-pub use run::{run_loop, LoopConfig, LoopReport};
-pub use sampling::{epoch_permutation, Targets};
+pub(crate) use run::{run_loop, LoopConfig};
+pub(crate) use sampling::epoch_permutation;
+pub use sampling::Targets;
 
 use crate::{progress::Progress, Result};
 

@@ -89,8 +89,4 @@ impl SliceDataset {
     pub fn len(&self) -> usize {
         self.slices.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.slices.is_empty()
-    }
 }
