@@ -1,22 +1,13 @@
 //! Tests of the training engine: the differentiable DC layer, the corruption statistics,
 //! optimisation on a fixed batch, determinism and exact resume.
 
-use super::common;
-
 use std::path::PathBuf;
 
-use common::phantom;
-
+use super::common::{self, phantom};
 use crate::engine::Targets;
-use crate::mri::{
-    corruption::{Corruption, MriUndersampling},
-    dataset::SliceDataset,
-    dc::DftDc,
-    infer::reconstruct_with_model,
-    train, TrainConfig,
-};
-use crate::progress::NoProgress;
-use crate::tensor::to_batch;
+use crate::mri::corruption::{Corruption, MriUndersampling};
+use crate::mri::{dataset::SliceDataset, dc::DftDc, infer::reconstruct_with_model, train, TrainConfig};
+use crate::{progress::NoProgress, tensor::to_batch};
 use kspace::{mask, rng::MaskRng, SamplingMask, C32};
 use models::{DType, Device, Tensor};
 use ndarray::{Array2, Array3, Axis};
