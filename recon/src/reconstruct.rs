@@ -2,9 +2,9 @@
 //!
 //! Per slice: k-space (coils × H × W) → mask → (density compensation) → `ifft2c` →
 //! coil combination (RSS for several coils, magnitude for one) → centre crop to the
-//! reference size: the zero-filled image. With a network ([`crate::network`]: a model file,
-//! or by default the shipped model matching the mask) the reconstruction is the network plus
-//! data consistency, and both are reported side by side.
+//! reference size: the zero-filled image. With a network ([`ModelChoice`](crate::ModelChoice):
+//! a model file, or by default the shipped model matching the mask) the reconstruction is
+//! the network plus data consistency, and both are reported side by side.
 //!
 //! The output format is the output name's extension ([`crate::io::output`]), checked with
 //! the mask options, the output folder and the existing-file rule before any work. Nothing
@@ -96,7 +96,7 @@ pub struct MethodMetrics {
     pub metrics: VolumeMetrics,
 }
 
-/// One method that ran and its wall time over the whole volume (see [`crate::methods`]).
+/// One method that ran and its wall time over the whole volume (the crate's `methods` module).
 #[derive(Debug, Clone, Serialize)]
 pub struct MethodTiming {
     pub method: String,
