@@ -28,7 +28,7 @@ pub struct MaskReport {
 /// about a GiB; real k-space grids are at most a few thousand samples a side).
 pub(crate) const MAX_MASK_SIDE: usize = 8192;
 
-/// Parses "HxW" (also "H,W" or "HXW") into (H, W), each side 1..=[`MAX_MASK_SIDE`].
+/// Parses "HxW" (also "H,W" or "HXW") into (H, W), each side 1..=`MAX_MASK_SIDE`.
 pub fn parse_shape(s: &str) -> Result<(usize, usize)> {
     let parts: Vec<&str> = s.split(['x', 'X', ',', '×']).map(str::trim).collect();
     let bad = || ReconError::Invalid(format!("--shape '{s}': expected HxW, e.g. 640x368"));

@@ -56,7 +56,7 @@ impl Denoiser {
         Self::checked(net, meta, name.to_string(), device, &p)
     }
 
-    /// The blind Gaussian model compiled into the binary ([`DEFAULT_GAUSSIAN`]).
+    /// The blind Gaussian model compiled into the binary (`DEFAULT_GAUSSIAN`).
     pub fn default_gaussian() -> Result<Self> {
         Self::from_bytes(DEFAULT_GAUSSIAN, DEFAULT_NAME)
     }

@@ -208,9 +208,9 @@ impl<'a> Recipe<'a> for DenoiseRecipe<'a> {
     }
 }
 
-/// Trains a denoiser ([`DenoiseRecipe`] on [`engine::train`]); see the module
+/// Trains a denoiser (`DenoiseRecipe` on [`engine::train`]); see the module
 /// documentation. Writes the checkpoint to `cfg.run.out`, the CSV log beside it
-/// ([`engine::log_path`]) and the plot.
+/// (`engine::log_path`) and the plot.
 pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport> {
     engine::train::<DenoiseRecipe>(cfg, progress)
 }
