@@ -2,9 +2,9 @@
 //!
 //! Per slice: k-space (coils × H × W) → mask → (density compensation) → `ifft2c` →
 //! coil combination (RSS for several coils, magnitude for one) → centre crop to the
-//! reference size: the zero-filled image. With a network ([`ModelChoice`]:
-//! a model file, or by default the shipped model matching the mask) the reconstruction is
-//! the network plus data consistency, and both are reported side by side.
+//! reference size: the zero-filled image. With a network ([`ModelChoice`]: a model file,
+//! or by default the shipped model matching the mask) the reconstruction is the network plus
+//! data consistency, and both are reported side by side.
 //!
 //! The output format is the output name's extension ([`crate::io::output`]), checked with
 //! the mask options, the output folder and the existing-file rule before any work. Nothing
