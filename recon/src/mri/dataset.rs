@@ -89,4 +89,8 @@ impl SliceDataset {
     pub fn len(&self) -> usize {
         self.slices.len()
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.slices.is_empty()
+    }
 }
