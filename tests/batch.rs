@@ -298,10 +298,7 @@ fn non_utf8_input_names_keep_their_bytes() {
     }
     assert!(out.join(name).is_file(), "the output has the input's bytes");
     assert!(out.join("png").join(OsStr::from_bytes(b"scan-\xff\xfe.png")).is_file());
-    assert_eq!(
-        recon::batch::output_file_name(OsStr::from_bytes(b"a\xff.nii.gz")),
-        OsStr::from_bytes(b"a\xff.h5")
-    );
+    // The name mapping itself: recon/src/batch/files.rs's unit test.
 }
 
 #[test]

@@ -140,7 +140,7 @@ fn simulate_single_coil_holds_exactly_the_fft_of_the_slices() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let f = recon::io::hdf5::FastMriFile::open(&out).unwrap();
     assert_eq!(f.num_coils(), None, "one coil is the single-coil layout");
-    let scan = recon::scan::Scan::open(Path::new(&root().join(nii))).unwrap();
+    let scan = recon::Scan::open(Path::new(&root().join(nii))).unwrap();
     for (i, z) in [(0usize, 90usize), (1, 91)] {
         let k = f.read_kspace_slice(i).unwrap();
         let image = scan.slice(z).unwrap().reference.unwrap();
@@ -338,7 +338,7 @@ fn train_then_reconstruct_with_the_model() {
 
     let out = dir.path().join("net.h5");
     // One real brain slice as a 16-bit PNG input.
-    let scan = recon::scan::Scan::open(&root().join("data/colin27_t1_1mm.nii.gz")).unwrap();
+    let scan = recon::Scan::open(&root().join("data/colin27_t1_1mm.nii.gz")).unwrap();
     let slice = scan.slice(90).unwrap().reference.unwrap();
     let png = dir.path().join("brain.png");
     recon::io::png::write_png_gray(&png, &slice, 0.0, 255.0, 16).unwrap();

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use kspace::rng::MaskRng;
 use ndarray::{s, Array3};
-use recon::denoise::{dataset::write_photo, NoiseSpec};
+use recon::denoise::{write_photo, NoiseSpec};
 use recon::io::png::read_png;
 use recon::metrics::psnr_u8;
 

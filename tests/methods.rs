@@ -8,9 +8,10 @@ use kspace::espirit::MapsMethod;
 use kspace::mask::MaskParams;
 use kspace::{SamplingMask, C32};
 use ndarray::{Array2, Array3, Axis};
-use recon::classical::{classical_slice, describe_maps, slice_maps, ClassicalOptions, MapsChoice, Method};
 use recon::io::hdf5::{open_any, write_h5, H5Data};
 use recon::metrics::VolumeMetrics;
+use recon::reconstruct::{classical_slice, describe_maps, slice_maps};
+use recon::{ClassicalOptions, MapsChoice, Method};
 use std::path::{Path, PathBuf};
 
 /// A phantom with an inner structure (so that the methods differ), `n × n`.

@@ -8,8 +8,8 @@ use kspace::mask::{from_name, MaskParams};
 use kspace::{coils, C32};
 use models::{Adam, AdamConfig, DType, Device, Module, NetConfig, Network, Schedule, UNetConfig, VarMap};
 use ndarray::Array2;
-use recon::network::{ModelChoice, NetworkRecon};
-use recon::train::{make_batch, BatchTensors, DftDc, Mode, MriUndersampling, SliceDataset, Targets};
+use recon::bench_support::{make_batch, BatchTensors, DftDc, MriUndersampling, NetworkRecon, SliceDataset};
+use recon::{Mode, ModelChoice, Targets};
 
 /// A smooth disc phantom in [−0.5, 0.5].
 fn phantom(n: usize) -> Array2<f32> {

@@ -132,10 +132,10 @@ pub const DEFAULT_CS_ITERATIONS: usize = 50;
 /// Options of the classical methods; `None` takes the method's default.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ClassicalOptions {
-    /// λ (`--lambda`), default [`DEFAULT_LAMBDA`].
+    /// λ (`--lambda`), default `DEFAULT_LAMBDA`.
     pub lambda: Option<f32>,
-    /// Iterations (`--iterations`), default [`DEFAULT_SENSE_ITERATIONS`] /
-    /// [`DEFAULT_CS_ITERATIONS`].
+    /// Iterations (`--iterations`), default `DEFAULT_SENSE_ITERATIONS` /
+    /// `DEFAULT_CS_ITERATIONS`.
     pub iterations: Option<usize>,
     pub maps: MapsChoice,
 }

@@ -45,7 +45,7 @@ pub struct EvalReport {
 }
 
 /// The `.h5` files of a folder, sorted by name.
-pub fn h5_files(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn h5_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let rd = std::fs::read_dir(dir).map_err(|e| ReconError::io(dir, e))?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -104,7 +104,7 @@ pub fn evaluate(targets: &Path, predictions: &Path) -> Result<EvalReport> {
 
 /// Metrics of one prediction file against one target file. As fastMRI does, both volumes
 /// are centre-cropped to the reference's in-plane size when they differ.
-pub fn evaluate_volume(target: &Path, prediction: &Path) -> Result<VolumeEval> {
+pub(crate) fn evaluate_volume(target: &Path, prediction: &Path) -> Result<VolumeEval> {
     let tf = hdf5::FastMriFile::open(target)?;
     let name = tf
         .reference_name()

@@ -150,7 +150,7 @@ const SLICE_DIM: usize = 13;
 
 /// `(slices, sets, coils, H, W)` → BART dims `[H, W, 1, coils, sets, 1, …, slices (13)]`
 /// (column-major: H varies fastest).
-pub fn maps_to_cfl(maps: &Array5<C32>) -> ArrayD<C32> {
+pub(crate) fn maps_to_cfl(maps: &Array5<C32>) -> ArrayD<C32> {
     let (ns, m, nc, h, w) = maps.dim();
     let mut shape = [1usize; SLICE_DIM + 1];
     shape[0] = h;

@@ -26,9 +26,9 @@ pub struct MaskReport {
 
 /// The largest side of a mask drawn by `recon mask` (an 8192² mask and its analysis take
 /// about a GiB; real k-space grids are at most a few thousand samples a side).
-pub const MAX_MASK_SIDE: usize = 8192;
+pub(crate) const MAX_MASK_SIDE: usize = 8192;
 
-/// Parses "HxW" (also "H,W" or "HXW") into (H, W), each side 1..=[`MAX_MASK_SIDE`].
+/// Parses "HxW" (also "H,W" or "HXW") into (H, W), each side 1..=`MAX_MASK_SIDE`.
 pub fn parse_shape(s: &str) -> Result<(usize, usize)> {
     let parts: Vec<&str> = s.split(['x', 'X', ',', '×']).map(str::trim).collect();
     let bad = || ReconError::Invalid(format!("--shape '{s}': expected HxW, e.g. 640x368"));
@@ -138,7 +138,7 @@ pub fn validate_params(params: &MaskParams) -> Result<()> {
 /// `recon mask` writes it) or a BART `.cfl` (non-zero = kept), of exactly `shape`. Its keep
 /// probability is 1 everywhere (a given mask has no known density), as for an acquired mask;
 /// a pattern that is the same in every row is a 1-D column mask.
-pub fn read_mask_file(path: &Path, shape: (usize, usize)) -> Result<SamplingMask> {
+pub(crate) fn read_mask_file(path: &Path, shape: (usize, usize)) -> Result<SamplingMask> {
     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
     let keep = match ext.as_str() {
         "png" => crate::io::png::read_png(path)?.to_gray().mapv(|v| v > 0.5),

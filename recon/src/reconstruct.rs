@@ -2,7 +2,7 @@
 //!
 //! Per slice: k-space (coils × H × W) → mask → (density compensation) → `ifft2c` →
 //! coil combination (RSS for several coils, magnitude for one) → centre crop to the
-//! reference size: the zero-filled image. With a network ([`crate::network`]: a model file,
+//! reference size: the zero-filled image. With a network ([`ModelChoice`]: a model file,
 //! or by default the shipped model matching the mask) the reconstruction is the network plus
 //! data consistency, and both are reported side by side.
 //!
@@ -10,11 +10,15 @@
 //! the mask options, the output folder and the existing-file rule before any work. Nothing
 //! non-finite is ever written: a reconstruction that overflows float32 is an error.
 
+/// The slice-level steps, for a library user reconstructing one slice at a time: the
+/// zero-filled image, the coil maps, SENSE / CS, and the words that describe the maps used.
+pub use crate::classical::{classical_slice, describe_maps, slice_maps};
 use crate::classical::{ClassicalOptions, Method, MethodChoice};
 use crate::error::{ReconError, Result};
 use crate::io::hdf5::{write_h5, AttrValue, H5Data};
+use crate::io::output::check_output;
+pub use crate::io::output::default_output;
 use crate::io::output::{check_finite_output, files_of, write_images, OutputFormat, RECONSTRUCTION_FORMATS};
-pub use crate::io::output::{check_output, default_output};
 use crate::methods::run_methods;
 pub use crate::methods::zero_filled_slice;
 use crate::metrics::VolumeMetrics;
@@ -92,7 +96,7 @@ pub struct MethodMetrics {
     pub metrics: VolumeMetrics,
 }
 
-/// One method that ran and its wall time over the whole volume (see [`crate::methods`]).
+/// One method that ran and its wall time over the whole volume (the crate's `methods` module).
 #[derive(Debug, Clone, Serialize)]
 pub struct MethodTiming {
     pub method: String,
@@ -143,7 +147,7 @@ pub type ModelLoader<'a> =
     dyn Fn(&ModelChoice, &SamplingMask) -> Result<Option<Arc<NetworkRecon>>> + Sync + 'a;
 
 /// [`reconstruct`] with the network obtained from `load`.
-pub fn reconstruct_with(
+pub(crate) fn reconstruct_with(
     req: &ReconRequest,
     load: &ModelLoader,
     progress: &dyn Progress,

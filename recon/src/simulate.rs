@@ -80,7 +80,7 @@ fn add_noise(k: &mut Array3<C32>, sigma: f64, seed: u64, slice: usize) {
 }
 
 /// The most coils `simulate` makes (as `recon train --coils`; real arrays have up to 32).
-pub const MAX_COILS: usize = 32;
+pub(crate) const MAX_COILS: usize = 32;
 
 /// Simulates the scan and writes it in fastMRI's layout.
 pub fn simulate(req: &SimulateRequest, progress: &dyn Progress) -> Result<SimulateReport> {

@@ -6,7 +6,7 @@ use crate::output::print_json;
 use clap::{Args as ClapArgs, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use recon::batch::{self, BatchRequest, GroupSummary, ManifestEntry, Shard, Status};
-use recon::network::ModelChoice;
+use recon::ModelChoice;
 use std::path::{Path, PathBuf};
 
 #[derive(ClapArgs, Debug)]
@@ -172,7 +172,7 @@ fn failed_error(failures: &[ManifestEntry], csv: &Path) -> recon::Result<()> {
 
 fn print_summary(groups: &[GroupSummary], failures: &[ManifestEntry], files: &[&PathBuf]) {
     println!();
-    print!("{}", batch::summary::table(groups, &failures.iter().collect::<Vec<_>>()));
+    print!("{}", batch::summary_table(groups, &failures.iter().collect::<Vec<_>>()));
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     println!("wrote {}", names.join(", "));
 }

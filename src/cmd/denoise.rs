@@ -6,7 +6,7 @@ use super::{bounded, learning_rate, LossArg, NetArg, TargetsArg};
 use crate::output::print_json;
 use crate::progress::Bar;
 use clap::{Args as ClapArgs, Subcommand};
-use recon::denoise::{evaluate, infer::Denoiser, DenoiseConfig, NoiseSpec};
+use recon::denoise::{evaluate, DenoiseConfig, Denoiser, NoiseSpec};
 use recon::train::{settings, Targets};
 use recon::ReconError;
 use std::path::{Path, PathBuf};
@@ -166,7 +166,7 @@ fn apply(a: ApplyArgs) -> recon::Result<()> {
     let photo = recon::io::png::read_png(&input)?;
     let out = d.denoise(&photo.data)?.mapv(|v| v.clamp(0.0, 1.0));
     let (c, h, w) = out.dim();
-    recon::denoise::dataset::write_photo(&output, &out)?;
+    recon::denoise::write_photo(&output, &out)?;
     let secs = t0.elapsed().as_secs_f64();
     if a.json {
         return print_json(&serde_json::json!({

@@ -4,9 +4,9 @@ use super::MaskOpts;
 use crate::output::{metrics_table, print_json};
 use crate::progress::Bar;
 use clap::Args as ClapArgs;
-use recon::classical::{ClassicalOptions, MapsChoice, Method, MethodChoice};
-use recon::network::ModelChoice;
 use recon::reconstruct::{reconstruct, ReconRequest};
+use recon::ModelChoice;
+use recon::{ClassicalOptions, MapsChoice, Method, MethodChoice};
 use std::path::PathBuf;
 
 #[derive(ClapArgs, Debug)]

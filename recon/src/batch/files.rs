@@ -7,14 +7,10 @@ use crate::io::output::default_output;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-/// Output file name for an input file name: the same name for `.h5`, else `<stem>.h5`.
-pub fn output_name(input: &str) -> String {
-    output_file_name(OsStr::new(input)).to_string_lossy().into_owned()
-}
-
-/// [`output_name`] keeping the bytes of a non-UTF-8 name (Unix): the extension that
-/// [`default_output`] cuts is ASCII, so the same number of bytes is cut from the raw name.
-pub fn output_file_name(input: &OsStr) -> OsString {
+/// Output file name for an input file name: the same name for `.h5`, else `<stem>.h5`,
+/// keeping the bytes of a non-UTF-8 name (Unix): the extension that [`default_output`]
+/// cuts is ASCII, so the same number of bytes is cut from the raw name.
+pub(crate) fn output_file_name(input: &OsStr) -> OsString {
     let lossy = input.to_string_lossy();
     if lossy.ends_with(".h5") {
         return input.to_owned();
@@ -75,5 +71,17 @@ pub fn running_marker_name(shard: Shard) -> String {
 pub(crate) fn remove_stale_temps(outputs: &[PathBuf]) {
     for target in outputs {
         crate::io::atomic::remove_stale_temps(target);
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    /// Moved from `tests/batch.rs`'s `non_utf8_input_names_keep_their_bytes`.
+    #[test]
+    fn non_utf8_output_file_names_keep_their_bytes() {
+        assert_eq!(output_file_name(OsStr::from_bytes(b"a\xff.nii.gz")), OsStr::from_bytes(b"a\xff.h5"));
     }
 }

@@ -219,11 +219,6 @@ impl ManifestWriter {
         f.flush().map_err(io)?;
         f.sync_data().map_err(io)
     }
-
-    /// The manifest file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 /// Writes the per-volume CSV (one row per entry, in the given order) atomically.

@@ -104,7 +104,7 @@ impl DenoiseConfig {
         config_json(self, extra)
     }
 
-    /// Checks every numeric setting against the bounds of [`crate::engine::bounds`]
+    /// Checks every numeric setting against the bounds of `crate::engine::bounds`
     /// (`Invalid` naming the option): the CLI checks the same bounds when parsing.
     pub fn validate(&self) -> Result<()> {
         check_common(self.steps, self.batch, self.crop, self.width, self.lr_max)?;

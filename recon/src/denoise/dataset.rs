@@ -7,7 +7,6 @@ use kspace::rng::MaskRng;
 use ndarray::{s, Array3, Axis};
 
 use super::prep::centred;
-pub use super::prep::to_channels;
 use crate::{io::png::read_png, ReconError, Result};
 
 /// One photo.

@@ -9,7 +9,6 @@ use models::{Device, ModelMeta, Module, Network, Tensor};
 use ndarray::{s, Array3, Axis};
 
 use super::prep::{centred, padded, to_channels, uncentred};
-pub use super::prep::{pad_reflect, MULTIPLE};
 use crate::{ReconError, Result};
 
 /// Value of `"task"` in the `config` JSON of denoising models.
@@ -57,7 +56,7 @@ impl Denoiser {
         Self::checked(net, meta, name.to_string(), device, &p)
     }
 
-    /// The blind Gaussian model compiled into the binary ([`DEFAULT_GAUSSIAN`]).
+    /// The blind Gaussian model compiled into the binary (`DEFAULT_GAUSSIAN`).
     pub fn default_gaussian() -> Result<Self> {
         Self::from_bytes(DEFAULT_GAUSSIAN, DEFAULT_NAME)
     }

@@ -60,10 +60,6 @@ impl PairSource {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Pair `j` of step `step`; a pure function of `(seed, step, j)`.
     pub fn pair(&self, seed: u64, step: u64, j: usize, batch: usize, crop: usize) -> TrainPair {
         let n = self.len() as u64;
@@ -212,9 +208,9 @@ impl<'a> Recipe<'a> for DenoiseRecipe<'a> {
     }
 }
 
-/// Trains a denoiser ([`DenoiseRecipe`] on [`engine::train`]); see the module
+/// Trains a denoiser (`DenoiseRecipe` on [`engine::train`]); see the module
 /// documentation. Writes the checkpoint to `cfg.run.out`, the CSV log beside it
-/// ([`engine::log_path`]) and the plot.
+/// (`engine::log_path`) and the plot.
 pub fn train(cfg: &DenoiseConfig, progress: &dyn Progress) -> Result<TrainReport> {
     engine::train::<DenoiseRecipe>(cfg, progress)
 }

@@ -6,12 +6,13 @@
 use kspace::rng::MaskRng;
 use ndarray::{Array2, Array3};
 
-pub use crate::engine::font::{glyph_pixel, FIRST, FONT, LAST};
+pub use crate::engine::font::{glyph_pixel, FIRST, LAST};
 
 /// Integer scales the strings are drawn at (8, 16 or 24 pixels high).
 pub const SCALES: [usize; 3] = [1, 2, 3];
 
-/// The `(8·s, 8·len·s)` bitmap of `text` at scale `s`.
+/// The `(8·s, 8·len·s)` bitmap of `text` at scale `s` (what the tests check the font with).
+#[cfg(test)]
 pub fn render(text: &[u8], s: usize) -> Array2<bool> {
     Array2::from_shape_fn((8 * s, 8 * s * text.len()), |(i, j)| {
         glyph_pixel(text[j / (8 * s)], i / s, (j % (8 * s)) / s)

@@ -11,11 +11,11 @@ use super::{
 use crate::{ReconError, Result};
 
 /// Where a training run writes and when it validates, checkpoints, stops and exports: the
-/// part of the configuration [`run_loop`] reads, shared by `recon train` and
+/// part of the configuration `run_loop` reads, shared by `recon train` and
 /// `recon denoise train`. None of it is compared on resume.
 #[derive(Clone, Debug, Default)]
 pub struct RunControl {
-    /// Checkpoint / model path (`.safetensors`); the CSV log ([`super::log::log_path`]) and plot go
+    /// Checkpoint / model path (`.safetensors`); the CSV log (`super::log::log_path`) and plot go
     /// beside it.
     pub out: PathBuf,
     /// Validate (and log a CSV row) every this many steps, and at the end. 0: only at the end.
@@ -23,7 +23,7 @@ pub struct RunControl {
     /// Save a checkpoint every this many steps, and at the end. 0: only at the end.
     pub checkpoint_every: u64,
     /// Continue from the checkpoint at `out`: every training setting must match the
-    /// checkpoint's ([`check_resume`]); the checkpoint, its log and plot
+    /// checkpoint's (`check_resume`); the checkpoint, its log and plot
     /// are continued without `force`.
     pub resume: bool,
     /// Stop (saving a checkpoint) after this step although the schedule runs
@@ -47,8 +47,8 @@ impl RunControl {
         self.stop_after.map_or(steps, |s| s.min(steps))
     }
 
-    /// Checks before any work: the outputs ([`check_outputs`] against `inputs`), on resume
-    /// the checkpoint's `settings` ([`check_resume`]) and that it has steps left before
+    /// Checks before any work: the outputs (`check_outputs` against `inputs`), on resume
+    /// the checkpoint's `settings` (`check_resume`) and that it has steps left before
     /// [`Self::end`]; then creates the output folders and removes stale temporary files.
     pub fn prepare<T: ResumeKey>(&self, inputs: &[&Path], settings: &T, steps: u64) -> Result<()> {
         check_outputs(self, inputs)?;

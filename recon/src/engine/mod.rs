@@ -4,38 +4,39 @@
 //! file records.
 //!
 //! [`train`] runs a recipe: its configuration's checks ([`Recipe::plan`]), the checks before
-//! any work ([`RunControl::prepare`]: outputs that never replace data, [`outputs`]; on
+//! any work ([`RunControl::prepare`]: outputs that never replace data, `outputs`; on
 //! resume the typed comparison of the whole configuration with the checkpoint's,
-//! [`resume`]), the recipe's data ([`Recipe::load`]), then the loop ([`run`]: init or exact
-//! resume, Adam, the CSV log ([`log`]), validation, checkpoints, f16 export, the training
-//! plot ([`plot`], [`canvas`], [`font`])) and the [`TrainReport`]. The numeric bounds every
-//! run shares are in [`bounds`]; the per-epoch data order and the target choice in
-//! [`sampling`].
+//! `resume`), the recipe's data ([`Recipe::load`]), then the loop (`run`: init or exact
+//! resume, Adam, the CSV log (`log`), validation, checkpoints, f16 export, the training
+//! plot (`plot`, `canvas`, `font`)) and the [`TrainReport`]. The numeric bounds every
+//! run shares are in `bounds`; the per-epoch data order and the target choice in
+//! `sampling`.
 //!
 //! Every random draw of step `t` must come from generators keyed by `(seed, t, …)` and the
-//! item order from [`epoch_permutation`], so that a run is a pure function of its seed and
+//! item order from `epoch_permutation`, so that a run is a pure function of its seed and
 //! resuming needs only the weights, the Adam state and the step, all in the checkpoint.
 
-pub mod bounds;
-pub mod canvas;
-pub mod control;
-pub mod font;
-pub mod log;
-pub mod outputs;
-pub mod plot;
-pub mod resume;
-pub mod run;
-pub mod sampling;
+pub(crate) mod bounds;
+pub(crate) mod canvas;
+pub(crate) mod control;
+pub(crate) mod font;
+pub(crate) mod log;
+pub(crate) mod outputs;
+pub(crate) mod plot;
+pub(crate) mod resume;
+pub(crate) mod run;
+pub(crate) mod sampling;
 
 use std::path::{Path, PathBuf};
 
 use models::{Loss, ModelMeta, Network, Schedule, Tensor};
 
 pub use control::RunControl;
-pub use log::{log_path, LogRow};
+pub use log::LogRow;
 pub use resume::{Difference, Differences, ResumeKey};
-pub use run::{run_loop, LoopConfig, LoopReport};
-pub use sampling::{epoch_permutation, Targets};
+pub(crate) use run::{run_loop, LoopConfig};
+pub(crate) use sampling::epoch_permutation;
+pub use sampling::Targets;
 
 use crate::{progress::Progress, Result};
 
@@ -111,7 +112,7 @@ pub struct TrainReport {
 
 /// Trains with recipe `R`: see the module documentation. Writes the checkpoint to
 /// `run.out` (every `checkpoint_every` steps and at the end, with the Adam state), the CSV
-/// log ([`log_path`]) and the plot beside it.
+/// log (`log_path`) and the plot beside it.
 pub fn train<'a, R: Recipe<'a>>(cfg: &'a R::Config, progress: &dyn Progress) -> Result<TrainReport> {
     let plan = R::plan(cfg)?;
     plan.run.prepare(&plan.inputs, cfg, plan.steps)?;

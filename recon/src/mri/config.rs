@@ -109,7 +109,7 @@ impl TrainConfig {
         config_json(self, extra)
     }
 
-    /// Checks every numeric setting against the bounds of [`crate::engine::bounds`] and of this module (`Invalid`
+    /// Checks every numeric setting against the bounds of `crate::engine::bounds` and of this module (`Invalid`
     /// naming the option): the CLI checks the same bounds when parsing.
     pub fn validate(&self) -> Result<()> {
         check_common(self.steps, self.batch, self.crop, self.width, self.lr_max)?;

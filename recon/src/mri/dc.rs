@@ -41,8 +41,6 @@ pub fn centred_dft_matrix(n: usize) -> (Vec<f64>, Vec<f64>) {
 /// The DFT matrices for one image size, on a device and dtype: the data-consistency layer.
 #[derive(Clone, Debug)]
 pub struct DftDc {
-    h: usize,
-    w: usize,
     hr: Tensor,
     hi: Tensor,
     wr: Tensor,
@@ -61,12 +59,7 @@ impl DftDc {
         };
         let (hr, hi) = mk(h)?;
         let (wr, wi) = mk(w)?;
-        Ok(Self { h, w, hr, hi, wr, wi })
-    }
-
-    /// (H, W) this layer was built for.
-    pub fn shape(&self) -> (usize, usize) {
-        (self.h, self.w)
+        Ok(Self { hr, hi, wr, wi })
     }
 
     /// `M · x` for each (H, W) plane of x (M symmetric H×H): computed as `(xᵀ M)ᵀ` with one

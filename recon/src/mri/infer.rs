@@ -15,11 +15,11 @@ use kspace::{SamplingMask, C32};
 use models::{Device, ModelMeta, Module, Network};
 use ndarray::{Array2, Array3, Axis};
 
+pub(crate) use super::prep::magnitude_input;
 use super::prep::{
     compensated_complex, compensates_input, complex_scale, from_channels, input_mask, magnitude_offset,
     to_channels, ModelMode,
 };
-pub use super::prep::{magnitude_input, COMPLEX_NORMALISATION, INPUT_COMPENSATION};
 use crate::{
     tensor::{from_batch, to_batch},
     ReconError, Result,

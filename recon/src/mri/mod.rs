@@ -22,9 +22,8 @@ pub mod prep;
 pub mod recipe;
 
 pub use config::TrainConfig;
-pub use corruption::{Corruption, MriUndersampling, Pair};
-pub use dataset::{SliceDataset, SliceId};
-pub use dc::{centred_dft_matrix, DftDc};
-pub use infer::{reconstruct_complex, reconstruct_with_model};
 pub use prep::{Mode, ModelMode};
-pub use recipe::{corruption, make_batch, schedule, train, validate, BatchTensors, MriRecipe};
+pub use recipe::train;
+
+#[cfg(test)]
+mod tests;

@@ -92,7 +92,7 @@ fn step_rng(seed: u64, step: u64, j: usize) -> MaskRng {
 }
 
 /// The batch of step `step`: slice `g mod n` of epoch `⌊g / n⌋` of the shuffled order,
-/// `g = step·B + j`, corrupted with [`step_rng`]. Pure function of (seed, step).
+/// `g = step·B + j`, corrupted with `step_rng`. Pure function of (seed, step).
 pub fn make_batch(
     ds: &SliceDataset,
     corruption: &dyn Corruption,
@@ -247,9 +247,9 @@ impl<'a> Recipe<'a> for MriRecipe<'a> {
     }
 }
 
-/// Trains a U-Net with the N2N MRI recipe ([`MriRecipe`] on [`engine::train`]); see the
+/// Trains a U-Net with the N2N MRI recipe (`MriRecipe` on [`engine::train`]); see the
 /// module documentation. Writes the checkpoint to `cfg.run.out` (every `checkpoint_every`
-/// steps and at the end, with the Adam state) and the CSV log to [`engine::log_path`].
+/// steps and at the end, with the Adam state) and the CSV log to `engine::log_path`.
 pub fn train(cfg: &TrainConfig, progress: &dyn Progress) -> Result<TrainReport> {
     engine::train::<MriRecipe>(cfg, progress)
 }

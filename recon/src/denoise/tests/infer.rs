@@ -1,9 +1,9 @@
 //! Inference on photos of any size: reflect padding to a multiple of 32 (numpy's `reflect`),
 //! cropping back, grey / RGB handling, and refusal of models that are not denoisers.
 
+use crate::denoise::{infer::Denoiser, prep::pad_reflect};
 use models::{DType, Device, ModelMeta, Module, NetConfig, Network, Tensor, UNetConfig, VarMap};
 use ndarray::{s, Array3};
-use recon::denoise::infer::{pad_reflect, Denoiser};
 
 #[test]
 fn pad_reflect_matches_numpy() {

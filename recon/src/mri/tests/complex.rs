@@ -2,17 +2,20 @@
 //! against the k-space operations, its gradient, the corruption's unbiasedness with phase
 //! and coils, optimisation, and inference data consistency.
 
-mod common;
+use super::common;
 
+use crate::engine::Targets;
+use crate::mri::{
+    corruption::{to_channels, Corruption, Mode, MriUndersampling},
+    dataset::SliceDataset,
+    dc::DftDc,
+    infer::reconstruct_complex,
+};
+use crate::tensor::{complex_batch, from_batch, to_batch};
 use common::phantom;
 use kspace::{coils, mask, rng::MaskRng, SamplingMask, C32};
 use models::{DType, Device, NetConfig, Network, Tensor, UNetConfig, VarMap};
 use ndarray::{Array2, Array3, Axis};
-use recon::train::{
-    corruption::{to_channels, Mode},
-    engine::{complex_batch, from_batch, to_batch},
-    reconstruct_complex, Corruption, DftDc, MriUndersampling, SliceDataset, Targets,
-};
 
 fn rand_complex(shape: (usize, usize, usize), rng: &mut MaskRng) -> Array3<C32> {
     Array3::from_shape_fn(shape, |_| C32::new(rng.uniform() as f32 - 0.5, rng.uniform() as f32 - 0.5))

@@ -1,8 +1,13 @@
 //! Helpers shared by the training tests.
 
+use crate::mri::{
+    corruption::Corruption,
+    dataset::SliceDataset,
+    dc::DftDc,
+    recipe::{make_batch, BatchTensors},
+};
 use models::{Adam, AdamConfig, DType, Device, Module, NetConfig, Network, Schedule, UNetConfig, VarMap};
 use ndarray::Array2;
-use recon::train::{make_batch, BatchTensors, Corruption, DftDc, SliceDataset};
 
 /// A smooth phantom in [−0.5, 0.5]: an ellipse with an inner bright disc.
 pub fn phantom(n: usize) -> Array2<f32> {

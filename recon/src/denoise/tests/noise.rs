@@ -2,13 +2,13 @@
 //! zero mean given the clean image, seeding, strength ranges; and the losses the pipeline
 //! trains with (masked L2 on Bernoulli targets, the annealed-L0 exponent).
 
-use kspace::rng::MaskRng;
-use models::{gamma_schedule, Device, Loss, Tensor};
-use ndarray::Array3;
-use recon::denoise::{
+use crate::denoise::{
     noise::{blur_kernel, poisson_draw},
     text, NoiseKind, NoiseSpec,
 };
+use kspace::rng::MaskRng;
+use models::{gamma_schedule, Device, Loss, Tensor};
+use ndarray::Array3;
 
 fn rng(seed: u32) -> MaskRng {
     MaskRng::from_seed(seed)

@@ -1,20 +1,16 @@
 //! Tests of the training engine: the differentiable DC layer, the corruption statistics,
 //! optimisation on a fixed batch, determinism and exact resume.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::phantom;
-
+use super::common::{self, phantom};
+use crate::engine::Targets;
+use crate::mri::corruption::{Corruption, MriUndersampling};
+use crate::mri::{dataset::SliceDataset, dc::DftDc, infer::reconstruct_with_model, train, TrainConfig};
+use crate::{progress::NoProgress, tensor::to_batch};
 use kspace::{mask, rng::MaskRng, SamplingMask, C32};
 use models::{DType, Device, Tensor};
 use ndarray::{Array2, Array3, Axis};
-use recon::progress::NoProgress;
-use recon::train::{
-    engine::to_batch, reconstruct_with_model, train, Corruption, DftDc, MriUndersampling, SliceDataset,
-    Targets, TrainConfig,
-};
 
 /// One image as a one-channel (1, H, W) array.
 fn ch1(a: &Array2<f32>) -> Array3<f32> {
@@ -221,7 +217,7 @@ fn same_seed_same_weights_and_resume_is_exact() {
     let f = mask::from_name("n2n", &a.params[0]).unwrap();
     let m = f.sample((64, 64), 4).unwrap();
     let k = kspace::fft2c(&clean.mapv(|v| C32::new(v, 0.0)));
-    let zf = recon::train::corruption::compensated_image(&k, &m).unwrap();
+    let zf = crate::mri::corruption::compensated_image(&k, &m).unwrap();
     let out = reconstruct_with_model(&net, &meta, &zf, &k, &m, &Device::Cpu).unwrap();
     let ko = kspace::fft2c(&out.mapv(|v| C32::new(v, 0.0)));
     for ((a, b), &keep) in ko.iter().zip(k.iter()).zip(m.keep.iter()) {
@@ -239,7 +235,7 @@ fn same_seed_same_weights_and_resume_is_exact() {
 #[ignore]
 fn real_training_colin27() {
     struct Print;
-    impl recon::progress::Progress for Print {
+    impl crate::progress::Progress for Print {
         fn message(&self, m: &str) {
             eprintln!("{m}");
         }
@@ -276,7 +272,7 @@ fn real_training_colin27() {
 /// as the model's metadata says.
 #[test]
 fn magnitude_training_input_is_what_inference_feeds_the_network() {
-    use recon::train::infer::{magnitude_input, INPUT_COMPENSATION};
+    use crate::mri::{infer::magnitude_input, prep::INPUT_COMPENSATION};
     let x = phantom(32);
     let params = mask::MaskParams { p_edge: Some(0.1), ..Default::default() };
     for compensate in [true, false] {
@@ -306,7 +302,7 @@ fn magnitude_training_input_is_what_inference_feeds_the_network() {
 #[test]
 fn schedule_spans_the_requested_steps() {
     for steps in [50u64, 299, 300, 400, 1000, 10_000] {
-        let s = recon::train::schedule(steps, 1e-3);
+        let s = crate::mri::recipe::schedule(steps, 1e-3);
         assert!(s.total_steps() >= steps && s.total_steps() < steps + s.steps_per_unit, "{steps}: {s:?}");
         if steps >= 200 {
             // (Shorter runs spend most of their 30-epoch ramp-down below full lr.)
@@ -367,8 +363,8 @@ fn resume_refuses_any_changed_training_setting() {
     base.run.resume = true;
     type Change = fn(&mut TrainConfig);
     let changes: [(&str, Change); 10] = [
-        ("--mask", |c| c.mask = recon::MASK_FAMILIES.iter().find(|f| f.name == "poisson").unwrap()),
-        ("--mode", |c| c.mode = recon::train::Mode::Complex { coils: 2, max_phase: 1.0 }),
+        ("--mask", |c| c.mask = kspace::mask::family("poisson").unwrap()),
+        ("--mode", |c| c.mode = crate::mri::Mode::Complex { coils: 2, max_phase: 1.0 }),
         ("--lr", |c| c.lr_max = 2e-3),
         ("--loss", |c| c.loss = "l1".into()),
         ("--targets", |c| c.targets = Targets::Clean),
@@ -411,7 +407,7 @@ fn outputs_never_replace_inputs_or_existing_files() {
     };
     let refused = |c: &TrainConfig, what: &str| {
         let e = train(c, &NoProgress).expect_err(what);
-        assert!(matches!(e, recon::ReconError::Invalid(_)), "{what}: {e}");
+        assert!(matches!(e, crate::ReconError::Invalid(_)), "{what}: {e}");
         assert_eq!(std::fs::read(&volume).unwrap(), original, "{what}: the input changed");
         e.to_string()
     };
@@ -476,8 +472,8 @@ fn numeric_settings_out_of_bounds_are_usage_errors_before_any_work() {
         ("--lr", |c| c.lr_max = f64::NAN),
         ("--lr", |c| c.lr_max = f64::INFINITY),
         ("--lr", |c| c.lr_max = 0.0),
-        ("--coils", |c| c.mode = recon::train::Mode::Complex { coils: 0, max_phase: 1.0 }),
-        ("--coils", |c| c.mode = recon::train::Mode::Complex { coils: 100_000, max_phase: 1.0 }),
+        ("--coils", |c| c.mode = crate::mri::Mode::Complex { coils: 0, max_phase: 1.0 }),
+        ("--coils", |c| c.mode = crate::mri::Mode::Complex { coils: 100_000, max_phase: 1.0 }),
         ("--crop", |c| c.crop = 100_000),
         ("--width", |c| c.width = 100_000),
         ("--batch", |c| c.batch = 100_000),
@@ -487,7 +483,7 @@ fn numeric_settings_out_of_bounds_are_usage_errors_before_any_work() {
         c.data = vec![dir.join("missing.nii.gz")]; // never opened: the check comes first
         change(&mut c);
         let e = train(&c, &NoProgress).expect_err(flag);
-        assert!(matches!(e, recon::ReconError::Invalid(_)) && e.to_string().contains(flag), "{flag}: {e}");
+        assert!(matches!(e, crate::ReconError::Invalid(_)) && e.to_string().contains(flag), "{flag}: {e}");
     }
     // Each within its bounds, but together too large for memory.
     let mut c = tiny_config(dir.join("m.safetensors"));
