@@ -30,6 +30,14 @@ fn agreement(img: &Array2<f32>, est: &Array3<C32>, truth: &Array3<C32>, min: f32
     ok as f32 / n as f32
 }
 
+/// `k` undersampled with `mask` (returned) and its default ESPIRiT maps.
+fn undersampled_maps(k: &Array3<C32>, mask: &SamplingMask) -> (Array3<C32>, kspace::espirit::Maps) {
+    let mut under = k.clone();
+    kspace::undersample::undersample_inplace(&mut under, mask).unwrap();
+    let maps = espirit(&under.view(), mask, &EspiritOptions::default()).unwrap();
+    (under, maps)
+}
+
 /// 2-D mask: a fully sampled centred `acs`×`acs` block plus every third bin.
 fn mask_with_centre(h: usize, w: usize, acs: usize) -> SamplingMask {
     let keep = Array2::from_shape_fn((h, w), |(i, j)| {
@@ -78,9 +86,7 @@ fn espirit_two_map_sets_and_rectangular_grid() {
 fn small_calibration_region_falls_back_to_low_resolution_maps() {
     let (img, s, k) = sim(8, 64, 64);
     let mask = mask_with_centre(64, 64, 8);
-    let mut under = k.clone();
-    kspace::undersample::undersample_inplace(&mut under, &mask).unwrap();
-    let maps = espirit(&under.view(), &mask, &EspiritOptions::default()).unwrap();
+    let (_, maps) = undersampled_maps(&k, &mask);
     match maps.method {
         MapsMethod::LowResolution { found: Some((fh, fw)), .. } => {
             assert!(fh >= 8 && fw >= 8 && fh.min(fw) < 12)
@@ -127,9 +133,7 @@ fn project_masks_at_8x_never_fail_and_report_the_method() {
     let (img, s, k) = sim(8, 128, 128);
     for name in ["n2n", "poisson", "random", "equispaced", "gaussian"] {
         let mask = from_name(name, &MaskParams::new(8.0, 0.04)).unwrap().sample((128, 128), 3).unwrap();
-        let mut under = k.clone();
-        kspace::undersample::undersample_inplace(&mut under, &mask).unwrap();
-        let maps = espirit(&under.view(), &mask, &EspiritOptions::default()).unwrap();
+        let (_, maps) = undersampled_maps(&k, &mask);
         eprintln!("{name} 8x: {:?}", maps.method);
         assert!(maps.maps.iter().all(|z| z.re.is_finite() && z.im.is_finite()), "{name}");
         let frac = agreement(&img, &maps.first(), &s, 0.9);
@@ -142,9 +146,7 @@ fn one_dimensional_mask_calibrates_on_all_rows_limited_to_24() {
     use kspace::mask::{from_name, MaskParams};
     let (img, s, k) = sim(8, 96, 160);
     let mask = from_name("random", &MaskParams::new(4.0, 0.08)).unwrap().sample((96, 160), 1).unwrap();
-    let mut under = k.clone();
-    kspace::undersample::undersample_inplace(&mut under, &mask).unwrap();
-    let maps = espirit(&under.view(), &mask, &EspiritOptions::default()).unwrap();
+    let (_, maps) = undersampled_maps(&k, &mask);
     assert!(matches!(maps.method, MapsMethod::Espirit { calib: (24, 13), .. }), "{:?}", maps.method);
     assert!(agreement(&img, &maps.first(), &s, 0.95) >= 0.99);
 }
@@ -176,9 +178,7 @@ fn narrow_band_of_a_one_dimensional_mask_gets_espirit_with_a_narrowed_kernel() {
     use kspace::espirit::low_resolution_maps;
     let (img, s, k) = sim(8, 128, 160);
     let mask = band_mask(128, 160, 7);
-    let mut under = k.clone();
-    kspace::undersample::undersample_inplace(&mut under, &mask).unwrap();
-    let maps = espirit(&under.view(), &mask, &EspiritOptions::default()).unwrap();
+    let (under, maps) = undersampled_maps(&k, &mask);
     // 7 columns → kernel 6×3, 5 patch positions across; 2·8·18 / 5 → 58 + 5 = 63 rows ≤ 96.
     assert!(
         matches!(maps.method, MapsMethod::Espirit { calib: (63, 7), kernel: (6, 3), .. }),
@@ -191,9 +191,7 @@ fn narrow_band_of_a_one_dimensional_mask_gets_espirit_with_a_narrowed_kernel() {
     // Transposed (rows are the phase-encode axis): the same rule on the other axis.
     let kt = k.clone().permuted_axes([0, 2, 1]).as_standard_layout().into_owned();
     let mt = SamplingMask::new(mask.keep.t().to_owned(), mask.prob.t().to_owned());
-    let mut ut = kt.clone();
-    kspace::undersample::undersample_inplace(&mut ut, &mt).unwrap();
-    let maps_t = espirit(&ut.view(), &mt, &EspiritOptions::default()).unwrap();
+    let (_, maps_t) = undersampled_maps(&kt, &mt);
     assert!(
         matches!(maps_t.method, MapsMethod::Espirit { calib: (7, 63), kernel: (3, 6), .. }),
         "{:?}",
@@ -205,9 +203,7 @@ fn narrow_band_of_a_one_dimensional_mask_gets_espirit_with_a_narrowed_kernel() {
 fn band_narrower_than_five_lines_falls_back_to_low_resolution_maps() {
     let (_, _, k) = sim(4, 64, 96);
     let mask = band_mask(64, 96, 4);
-    let mut under = k.clone();
-    kspace::undersample::undersample_inplace(&mut under, &mask).unwrap();
-    let maps = espirit(&under.view(), &mask, &EspiritOptions::default()).unwrap();
+    let (_, maps) = undersampled_maps(&k, &mask);
     assert!(
         matches!(maps.method, MapsMethod::LowResolution { found: Some((64, 4)), .. }),
         "{:?}",
