@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | [`sense`] | `min ‖A x − y‖² + λ‖x‖²` | conjugate gradients on `(AᴴA + λI) x = Aᴴ y` | `pics -l2 -r λ` |
 //! | [`l1_wavelet`] | `min ½‖A x − y‖² + λ‖Ψ x‖₁` | FISTA with cycle spinning | `pics -l1 -r λ` |
-//! | [`total_variation`] | `min ½‖A x − y‖² + λ‖∇ x‖₁` | ADMM (CG inner solves) | `pics -R T:3:0:λ` |
+//! | [`total_variation`] | `min ½‖A x − y‖² + λ Σ ‖(∇x)ᵢⱼ‖₂` (isotropic TV) | ADMM (CG inner solves) | `pics -R T:3:0:λ` |
 //!
 //! **Scaling (as BART, so that the same λ means the same thing).** Before solving, the data are
 //! divided by a scale `σ` estimated from the fully sampled centre ([`bart_scaling`]); the

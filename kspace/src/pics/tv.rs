@@ -1,21 +1,26 @@
-//! Total-variation compressed sensing, `argmin ½‖A x − y‖² + λ‖∇ x‖₁` with the anisotropic TV
-//! `‖∇x‖₁ = Σ |x[i+1, j] − x[i, j]| + |x[i, j+1] − x[i, j]|` (circular differences, complex
-//! magnitudes; Rudin, Osher & Fatemi 1992; BART `pics -R T:3:0:λ`), by ADMM (Boyd et al.,
+//! Total-variation compressed sensing, `argmin ½‖A x − y‖² + λ TV(x)` with the isotropic TV
+//! `TV(x) = Σ_{i,j} √(|x[i+1, j] − x[i, j]|² + |x[i, j+1] − x[i, j]|²)` (circular differences of
+//! complex values; Rudin, Osher & Fatemi 1992), by ADMM (Boyd et al.,
 //! "Distributed optimization and statistical learning via the alternating direction method of
 //! multipliers", 2011, §6.4.1 — the algorithm BART selects for TV), with the split `g = ∇x`:
 //!
 //! - `x ← argmin ½‖A x − y‖² + (ρ/2)‖∇x − g + u‖²`, i.e. `(AᴴA + ρ ∇ᴴ∇) x = Aᴴy + ρ ∇ᴴ(g − u)`,
 //!   solved by `cg_iterations` CG steps warm-started at the previous x;
-//! - `g ← soft_{λ/ρ}(∇x + u)` (complex soft-thresholding of each difference);
+//! - `g ← soft_{λ/ρ}(∇x + u)`, soft-thresholding of the *pair* of differences at each pixel
+//!   jointly: `g = max(0, 1 − τ/‖v‖) · v` with `v = (v_y, v_x)` and
+//!   `‖v‖ = √(|v_y|² + |v_x|²)` (the prox of the isotropic TV);
 //! - `u ← u + ∇x − g`.
 //!
-//! Defaults follow BART's ADMM: ρ = 0.5, 10 CG iterations per step. ADMM rather than FISTA
-//! because the prox of the TV norm has no closed form, while the split makes every step exact.
+//! This is BART's `pics -R T:3:0:λ`: BART thresholds the gradient jointly over its direction
+//! axis (`jflags | MD_BIT(DIMS)` in BART's `opt_reg.c`), i.e. isotropic TV, whatever the
+//! `jflags` given. (An anisotropic TV, `|Δy| + |Δx|`, penalises more at the same λ: it cost
+//! 1.6 dB against BART on Poisson 4×.) Defaults follow BART's ADMM: ρ = 0.5, 10 CG iterations
+//! per step. ADMM rather than FISTA because the prox of the TV norm has no closed form, while
+//! the split makes every step exact.
 
 use super::cg::conjugate_gradient;
 use super::{check_lambda, prepare, PicsOptions, PicsResult};
 use crate::operator::SenseOperator;
-use crate::wavelet::soft;
 use crate::{KspaceError, Result, C32};
 use ndarray::{s, Array3, ArrayView3, ArrayViewMut3, Axis, Zip};
 use rayon::prelude::*;
@@ -83,15 +88,30 @@ pub fn total_variation(
             tv.cg_tolerance,
         )?;
         grad(&x.view(), &mut dx.view_mut());
-        let (tau, a) = (opts.lambda / rho, tv.relaxation);
-        Zip::from(&mut g).and(&mut u).and(&dx).par_for_each(|g, u, &d| {
-            let d = d * a + *g * (1.0 - a);
-            *g = soft(d + *u, tau);
-            *u += d - *g;
-        });
+        joint_shrink(&mut g, &mut u, &dx, opts.lambda / rho, tv.relaxation);
     }
     x.mapv_inplace(|v| v * sigma);
     Ok(PicsResult { image: x, scaling: sigma, iterations: opts.iterations, objective: Vec::new() })
+}
+
+/// The ADMM g- and u-updates with over-relaxation `a`: per pixel, `d = a·∇x + (1 − a)·g` and
+/// `v = d + u` for the pair (vertical, horizontal); `g ← max(0, 1 − τ/‖v‖)·v`, `u ← u + d − g`.
+fn joint_shrink(g: &mut Array3<C32>, u: &mut Array3<C32>, grad_x: &Array3<C32>, tau: f32, a: f32) {
+    let m = g.dim().0 / 2;
+    let (mut gy, mut gx) = g.view_mut().split_at(Axis(0), m);
+    let (mut uy, mut ux) = u.view_mut().split_at(Axis(0), m);
+    let (dy, dx) = grad_x.view().split_at(Axis(0), m);
+    Zip::from(&mut gy).and(&mut gx).and(&mut uy).and(&mut ux).and(&dy).and(&dx).par_for_each(
+        |gy, gx, uy, ux, &dy, &dx| {
+            let (dy, dx) = (dy * a + *gy * (1.0 - a), dx * a + *gx * (1.0 - a));
+            let (vy, vx) = (dy + *uy, dx + *ux);
+            let norm = (vy.norm_sqr() + vx.norm_sqr()).sqrt();
+            let shrink = if norm > tau { 1.0 - tau / norm } else { 0.0 };
+            (*gy, *gx) = (vy * shrink, vx * shrink);
+            *uy += dy - *gy;
+            *ux += dx - *gx;
+        },
+    );
 }
 
 /// `∇x`: `(2M, H, W)`, vertical differences of each map set first, then horizontal.
@@ -125,5 +145,29 @@ pub fn grad_adjoint(g: &ArrayView3<C32>, out: &mut ArrayViewMut3<C32>) {
                 }
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrinkage_is_joint_over_the_two_directions() {
+        // One pixel, differences (3, 4i): ‖v‖ = 5, τ = 1 → v·(1 − 1/5) = (2.4, 3.2i), not the
+        // anisotropic (2, 3i); below τ both vanish; u collects d − g.
+        let grad_x = Array3::from_shape_vec((2, 1, 1), vec![C32::new(3.0, 0.0), C32::new(0.0, 4.0)]).unwrap();
+        let (mut g, mut u) = (Array3::<C32>::zeros((2, 1, 1)), Array3::<C32>::zeros((2, 1, 1)));
+        joint_shrink(&mut g, &mut u, &grad_x, 1.0, 1.0);
+        assert!((g[[0, 0, 0]] - C32::new(2.4, 0.0)).norm() < 1e-6, "{g:?}");
+        assert!((g[[1, 0, 0]] - C32::new(0.0, 3.2)).norm() < 1e-6, "{g:?}");
+        assert!(
+            (u[[0, 0, 0]] - C32::new(0.6, 0.0)).norm() < 1e-6
+                && (u[[1, 0, 0]] - C32::new(0.0, 0.8)).norm() < 1e-6
+        );
+        let (mut g, mut u) = (Array3::<C32>::zeros((2, 1, 1)), Array3::<C32>::zeros((2, 1, 1)));
+        joint_shrink(&mut g, &mut u, &grad_x, 5.5, 1.0);
+        assert!(g.iter().all(|z| z.norm() == 0.0));
+        assert_eq!(u, grad_x);
     }
 }
