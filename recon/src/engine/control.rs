@@ -1,14 +1,8 @@
 //! What a training run is told about outputs, cadences, stopping and resuming: the part of
 //! the configuration that is never compared on resume, and the checks before any work
-//! ([`RunControl::prepare`]).
+//! (`RunControl::prepare`, beside the output checks it runs in [`super::outputs`]).
 
-use std::path::{Path, PathBuf};
-
-use super::{
-    outputs::{check_outputs, prepare_outputs},
-    resume::{check_resume, ResumeKey},
-};
-use crate::{ReconError, Result};
+use std::path::PathBuf;
 
 /// Where a training run writes and when it validates, checkpoints, stops and exports: the
 /// part of the configuration `run_loop` reads, shared by `recon train` and
@@ -45,22 +39,5 @@ impl RunControl {
     /// The step this run ends at: `steps`, or `stop_after` if sooner.
     pub fn end(&self, steps: u64) -> u64 {
         self.stop_after.map_or(steps, |s| s.min(steps))
-    }
-
-    /// Checks before any work: the outputs (`check_outputs` against `inputs`), on resume
-    /// the checkpoint's `settings` (`check_resume`) and that it has steps left before
-    /// [`Self::end`]; then creates the output folders and removes stale temporary files.
-    pub fn prepare<T: ResumeKey>(&self, inputs: &[&Path], settings: &T, steps: u64) -> Result<()> {
-        check_outputs(self, inputs)?;
-        let start = if self.resume { check_resume(&self.out, settings)? } else { 0 };
-        let end = self.end(steps);
-        if start >= end {
-            return Err(ReconError::Invalid(format!(
-                "{}: nothing to train: the run would start at step {start} and end at step {end} (of {steps}){}",
-                self.out.display(),
-                if self.resume { "; it is finished, or raise --stop-after" } else { "" }
-            )));
-        }
-        prepare_outputs(self)
     }
 }

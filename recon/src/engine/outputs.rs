@@ -13,7 +13,12 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{control::RunControl, log::log_path, plot::plot_path};
+use super::{
+    control::RunControl,
+    log::log_path,
+    plot::plot_path,
+    resume::{check_resume, ResumeKey},
+};
 use crate::{ReconError, Result};
 
 /// The files `run` writes: `(what, path)`.
@@ -121,4 +126,23 @@ pub fn prepare_outputs(run: &RunControl) -> Result<()> {
         crate::io::atomic::remove_stale_temps(&path);
     }
     Ok(())
+}
+
+impl RunControl {
+    /// Checks before any work: the outputs (`check_outputs` against `inputs`), on resume
+    /// the checkpoint's `settings` (`check_resume`) and that it has steps left before
+    /// [`Self::end`]; then creates the output folders and removes stale temporary files.
+    pub fn prepare<T: ResumeKey>(&self, inputs: &[&Path], settings: &T, steps: u64) -> Result<()> {
+        check_outputs(self, inputs)?;
+        let start = if self.resume { check_resume(&self.out, settings)? } else { 0 };
+        let end = self.end(steps);
+        if start >= end {
+            return Err(ReconError::Invalid(format!(
+                "{}: nothing to train: the run would start at step {start} and end at step {end} (of {steps}){}",
+                self.out.display(),
+                if self.resume { "; it is finished, or raise --stop-after" } else { "" }
+            )));
+        }
+        prepare_outputs(self)
+    }
 }
