@@ -114,7 +114,7 @@ pub fn run_methods(
     }
     if let Some(model) = network {
         let (images, seconds) =
-            pass(scan, progress, |_, sl| Ok(model.slice(&sl.kspace, mask, crop)? * sl.scale))?;
+            pass(scan, progress, |i, sl| Ok(model.slice_at(i, &sl.kspace, mask, crop)? * sl.scale))?;
         runs.push(MethodRun { method: Method::Network, images: stack(&images), seconds });
     }
     progress.finish();

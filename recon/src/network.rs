@@ -15,11 +15,11 @@
 use std::path::{Path, PathBuf};
 
 use kspace::{coils, SamplingMask, C32};
-use models::{Device, ModelMeta, Network};
+use models::{Checkpoint, Device, ModelMeta, Network};
 use ndarray::{Array2, Array3, Axis};
 
 use crate::error::{ReconError, Result};
-use crate::mri::{infer, ModelMode};
+use crate::mri::{infer, unrolled, ModelMode};
 
 /// Which network `recon --input` uses.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -91,42 +91,73 @@ pub struct NetworkRecon {
     pub net: Network,
     pub meta: ModelMeta,
     pub mode: ModelMode,
+    /// Scan-specific adaptation steps before each slice (`--adapt`; unrolled models only).
+    pub adapt: usize,
+    /// Where the weights come from, to reload them trainable for `--adapt`.
+    origin: Origin,
     device: Device,
+}
+
+/// A model's file or built-in bytes.
+#[derive(Clone, Debug)]
+enum Origin {
+    File(PathBuf),
+    BuiltIn(&'static DefaultModel),
 }
 
 impl NetworkRecon {
     /// The model `choice` names for `mask`, or `None` (zero-filled only).
     pub fn choose(choice: &ModelChoice, mask: &SamplingMask) -> Result<Option<Self>> {
         let device = models::best_device();
-        let loaded = match choice {
+        let origin = match choice {
             ModelChoice::NoModel => return Ok(None),
             ModelChoice::File(p) => match built_in(p) {
-                Some(d) => load_built_in(d, &device)?,
-                None => {
-                    let (net, meta) = models::load_model(p, &device)
-                        .map_err(|e| ReconError::format(p, format!("not a recon model: {e}")))?;
-                    (p.display().to_string(), net, meta)
-                }
+                Some(d) => Origin::BuiltIn(d),
+                None => Origin::File(p.clone()),
             },
             ModelChoice::Default => match default_for(mask) {
                 None => return Ok(None),
-                Some(d) => load_built_in(d, &device)?,
+                Some(d) => Origin::BuiltIn(d),
             },
         };
-        let (source, net, meta) = loaded;
+        let ck = origin.load(&device)?;
+        let source = match &origin {
+            Origin::File(p) => p.display().to_string(),
+            Origin::BuiltIn(d) => format!("{} ({})", d.name, d.about),
+        };
+        let (net, meta) = (ck.net.detached(), ck.meta);
         let mode = ModelMode::of(&meta).map_err(|e| ReconError::Invalid(format!("{source}: {e}")))?;
-        Ok(Some(NetworkRecon { source, net, meta, mode, device }))
+        Ok(Some(NetworkRecon { source, net, meta, mode, adapt: 0, origin, device }))
     }
 
     /// Network + data consistency on one slice of coil k-space (C, H, W), magnitude
     /// cropped to `crop`. Complex models take any number of coils (maps estimated from the
     /// data, [`sensitivities`]); magnitude models take one coil.
-    pub fn slice(
+    pub fn slice(&self, kspace: &Array3<C32>, mask: &SamplingMask, crop: (usize, usize)) -> Result<Array2<f32>> {
+        self.slice_at(0, kspace, mask, crop)
+    }
+
+    /// [`NetworkRecon::slice`] of slice `index` of a volume (which keys `--adapt`'s splits).
+    /// Unrolled models take any number of coils with ESPIRiT maps (`unrolled::infer`).
+    pub fn slice_at(
         &self,
+        index: usize,
         kspace: &Array3<C32>,
         mask: &SamplingMask,
         crop: (usize, usize),
     ) -> Result<Array2<f32>> {
+        if self.net.as_unrolled().is_some() {
+            let y = kspace::undersample::undersample(kspace, mask)?;
+            let maps = unrolled::infer::maps_for(&y, mask)?;
+            let x = if self.adapt > 0 {
+                let ck = self.origin.load(&self.device)?;
+                unrolled::infer::adapt(&ck, &y, mask, &maps, self.adapt, index as u64, &self.device)?;
+                unrolled::infer::reconstruct(&ck.net.detached(), &y, mask, &maps, &self.device)?
+            } else {
+                unrolled::infer::reconstruct(&self.net, &y, mask, &maps, &self.device)?
+            };
+            return Ok(kspace::undersample::center_crop(&x.mapv(|z| z.norm()), crop)?);
+        }
         let image = match self.mode {
             ModelMode::Magnitude => {
                 if kspace.dim().0 != 1 {
@@ -152,11 +183,16 @@ impl NetworkRecon {
     }
 }
 
-/// Loads a model compiled into the binary: (source text, network, metadata).
-fn load_built_in(d: &DefaultModel, device: &Device) -> Result<(String, Network, ModelMeta)> {
-    let (net, meta) = models::load_model_bytes(Path::new(d.name), d.bytes, device)
-        .map_err(|e| ReconError::Invalid(format!("built-in model {}: {e}", d.name)))?;
-    Ok((format!("{} ({})", d.name, d.about), net, meta))
+impl Origin {
+    /// The weights as a trainable checkpoint.
+    fn load(&self, device: &Device) -> Result<Checkpoint> {
+        match self {
+            Origin::File(p) => models::load_checkpoint(p, device)
+                .map_err(|e| ReconError::format(p, format!("not a recon model: {e}"))),
+            Origin::BuiltIn(d) => models::load_checkpoint_bytes(Path::new(d.name), d.bytes, device)
+                .map_err(|e| ReconError::Invalid(format!("built-in model {}: {e}", d.name))),
+        }
+    }
 }
 
 /// Smallest calibration region (rows, cols) used as it is; below it the maps come from the

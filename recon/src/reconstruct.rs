@@ -56,6 +56,9 @@ pub struct ReconRequest {
     pub method: MethodChoice,
     /// λ, iterations and maps of the classical methods.
     pub classical: ClassicalOptions,
+    /// Scan-specific adaptation steps per slice before the network reconstructs it
+    /// (`--adapt`; unrolled models only, 0: none).
+    pub adapt: usize,
 }
 
 /// The mask that was used, and only what was used: for an acquired mask (the file's own),
@@ -138,7 +141,21 @@ pub struct ReconReport {
 /// `mask`, attributes). Slices are processed in parallel; memory holds one slice per thread
 /// plus the (small) cropped outputs.
 pub fn reconstruct(req: &ReconRequest, progress: &dyn Progress) -> Result<ReconReport> {
-    reconstruct_with(req, &|choice, mask| Ok(NetworkRecon::choose(choice, mask)?.map(Arc::new)), progress)
+    let load = |choice: &ModelChoice, mask: &SamplingMask| {
+        let Some(mut model) = NetworkRecon::choose(choice, mask)? else { return Ok(None) };
+        if req.adapt > 0 {
+            if model.net.as_unrolled().is_none() {
+                return Err(crate::ReconError::Invalid(format!(
+                    "--adapt needs an unrolled model (recon train --net unrolled); {} is a {}",
+                    model.source,
+                    model.meta.arch.name()
+                )));
+            }
+            model.adapt = req.adapt;
+        }
+        Ok(Some(Arc::new(model)))
+    };
+    reconstruct_with(req, &load, progress)
 }
 
 /// Loads the network that `choice` names for a mask (`None`: zero-filled only).

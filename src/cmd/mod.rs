@@ -9,6 +9,7 @@ pub mod mask;
 pub mod reconstruct;
 pub mod simulate;
 pub mod train;
+pub mod unrolled;
 
 use clap::Args as ClapArgs;
 use recon::{MaskParams, MaskSpec};

@@ -42,6 +42,10 @@ pub struct Args {
     /// Zero-filled reconstruction only: no network (as --method zero-filled).
     #[arg(long)]
     pub no_model: bool,
+    /// Scan-specific adaptation: fine-tune an unrolled model on each slice's own measured
+    /// samples for N steps (self-supervised splits) before reconstructing it (0 to 10000).
+    #[arg(long, default_value_t = 0, value_parser = super::bounded(0..=10_000), conflicts_with = "no_model")]
+    pub adapt: usize,
     #[command(flatten)]
     pub method: MethodOpts,
     #[command(flatten)]
@@ -145,6 +149,7 @@ pub fn run(a: Args) -> recon::Result<()> {
         },
         method: a.method.choice(a.no_model),
         classical: a.method.classical(),
+        adapt: a.adapt,
     };
     let bar = Bar::new(a.write.json);
     let report = reconstruct(&req, &bar)?;

@@ -22,12 +22,20 @@ pub enum ModeArg {
     after_help = "Example (the paper's recipe, shortened):\n  recon train --data data/colin27_t1_1mm.nii.gz --val data/mni152_2009a_t1_1mm.nii.gz \\\n      --mask n2n --targets noisy --loss l2 --steps 2000 --batch 4 --crop 255 --out n2n.safetensors\nComplex mode for real multi-coil scans (how the shipped Cartesian model was trained):\n  recon train --data data/colin27_t1_1mm.nii.gz --val data/mni152_2009a_t1_1mm.nii.gz \\\n      --mode complex --coils 4 --mask random --acceleration 4,8 --center-fraction 0.08,0.04 \\\n      --steps 300 --crop 128 --width 32 --out cart.safetensors\nInterrupted? Run the same command with --resume (every training setting must be the same;\n--val-every, --checkpoint-every, --stop-after and --export may change). Existing outputs\nare kept unless --force is given."
 )]
 pub struct Args {
-    /// Training volumes (NIfTI); slices along all three axes are used.
+    /// Training data. U-Net: NIfTI volumes (slices along all three axes). Unrolled: also
+    /// fastMRI .h5 (fully sampled, or undersampled with a `mask`), BART .cfl, or folders.
     #[arg(long, num_args = 1.., required = true)]
     pub data: Vec<PathBuf>,
-    /// Validation volumes (NIfTI), e.g. another subject.
+    /// Validation data (fully sampled or with a reference), e.g. another subject.
     #[arg(long, num_args = 1..)]
     pub val: Vec<PathBuf>,
+    /// unet: the Noise2Noise U-Net on a coil-combined image plus one data-consistency step;
+    /// unrolled: the unrolled network (cascades of a small U-Net and a multi-coil gradient
+    /// step with ESPIRiT maps), trained in k-space.
+    #[arg(long, value_enum, default_value_t = NetArg::Unet)]
+    pub net: NetArg,
+    #[command(flatten)]
+    pub unrolled: super::unrolled::UnrolledArgs,
     // The simulated undersampling (the paper: n2n), as for `recon`; several accelerations
     // make each pair draw one.
     #[command(flatten)]
@@ -65,9 +73,9 @@ pub struct Args {
     /// 255 in the paper).
     #[arg(long, default_value_t = 255, value_parser = bounded(settings::CROP))]
     pub crop: usize,
-    /// U-Net width (1 to 256; 48 in the paper).
-    #[arg(long, default_value_t = 48, value_parser = bounded(settings::WIDTH))]
-    pub width: usize,
+    /// U-Net width (1 to 256; 48 in the paper; default 48, unrolled: 18 per cascade).
+    #[arg(long, value_parser = bounded(settings::WIDTH))]
+    pub width: Option<usize>,
     /// Peak learning rate (finite, positive, at most 10).
     #[arg(long, default_value_t = 1e-3, value_parser = learning_rate)]
     pub lr: f64,
@@ -83,13 +91,24 @@ pub struct Args {
     pub run: super::RunArgs,
 }
 
+/// `--net`: which network.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetArg {
+    Unet,
+    Unrolled,
+}
+
 pub fn run(a: Args) -> recon::Result<()> {
+    if a.net == NetArg::Unrolled {
+        return super::unrolled::run(a);
+    }
+    a.unrolled.reject_for_unet()?;
     let json = a.run.json;
     let mode = match a.mode {
         ModeArg::Magnitude => Mode::Magnitude,
         ModeArg::Complex => Mode::Complex { coils: a.coils, max_phase: a.max_phase },
     };
-    let (mask, params) = masks(&a.mask)?;
+    let (mask, params) = masks(&a.mask, "n2n")?;
     let cfg = TrainConfig {
         mask,
         params,
@@ -101,7 +120,7 @@ pub fn run(a: Args) -> recon::Result<()> {
         steps: a.steps,
         batch: a.batch,
         crop: a.crop,
-        width: a.width,
+        width: a.width.unwrap_or(48),
         lr_max: a.lr,
         seed: a.seed,
         val_slices: a.val_slices,
@@ -109,9 +128,13 @@ pub fn run(a: Args) -> recon::Result<()> {
         run: a.run.into(),
         ..TrainConfig::new(a.data, a.val, PathBuf::new())
     };
-    let r = train(&cfg, &Bar::for_training(json))?;
+    report(&train(&cfg, &Bar::for_training(json))?, json)
+}
+
+/// Prints what a training run did.
+pub fn report(r: &recon::train::TrainReport, json: bool) -> recon::Result<()> {
     if json {
-        return print_json(&r);
+        return print_json(r);
     }
     println!(
         "trained steps {}..{} on {} slices; final loss {:.5}",
@@ -133,7 +156,7 @@ const MAX_ACCELERATION: f64 = 1000.0;
 /// The family and one parameter set per acceleration (each pair draws one); `--center-fraction`
 /// gives one value per acceleration or one for all (default 0.08). n2n without
 /// `--acceleration` nor `p_edge` keeps the paper's p_edge = 0.025.
-fn masks(m: &MaskOpts) -> recon::Result<(&'static MaskFamily, Vec<MaskParams>)> {
+pub fn masks(m: &MaskOpts, default: &str) -> recon::Result<(&'static MaskFamily, Vec<MaskParams>)> {
     let accs = if m.acceleration.is_empty() { vec![4.0] } else { m.acceleration.clone() };
     let fracs = if m.center_fraction.is_empty() { vec![0.08] } else { m.center_fraction.clone() };
     if fracs.len() != 1 && fracs.len() != accs.len() {
@@ -157,7 +180,7 @@ fn masks(m: &MaskOpts) -> recon::Result<(&'static MaskFamily, Vec<MaskParams>)> 
             p_edge: m.p_edge,
             ..Default::default()
         };
-        let MaskSpec::Family { family: f, params: mut p } = m.spec_over("n2n", base)? else {
+        let MaskSpec::Family { family: f, params: mut p } = m.spec_over(default, base)? else {
             return Err(ReconError::Invalid(
                 "--mask: recon train draws its masks, so it needs a family (not none or file:)".into(),
             ));

@@ -437,6 +437,7 @@ fn reconstruct_one(ctx: &Ctx, job: &Job) -> Result<ReconReport> {
         model: req.model.clone(),
         method: req.method,
         classical: req.classical,
+        adapt: 0,
     };
     let report = reconstruct_with(&recon, &|c, m| ctx.models.get(c, m), &SliceCounter(ctx.progress))?;
     super::previews::write_previews(&outputs, &recon.input)?;

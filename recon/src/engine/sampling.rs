@@ -33,3 +33,21 @@ pub fn epoch_permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
     }
     p
 }
+
+/// The items of step `step` with `batch` items per step over `n` items: item `j` is index
+/// `g mod n` of epoch `⌊g / n⌋`'s [`epoch_permutation`], `g = step·batch + j`. A pure
+/// function of its arguments (the data order every recipe uses).
+pub fn step_items(n: usize, seed: u64, step: u64, batch: usize) -> Vec<usize> {
+    let mut perm: Option<(u64, Vec<usize>)> = None;
+    (0..batch)
+        .map(|j| {
+            let g = step * batch as u64 + j as u64;
+            let epoch = g / n as u64;
+            let order = match &mut perm {
+                Some((e, order)) if *e == epoch => order,
+                slot => &mut slot.insert((epoch, epoch_permutation(n, seed, epoch))).1,
+            };
+            order[(g % n as u64) as usize]
+        })
+        .collect()
+}

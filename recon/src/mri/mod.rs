@@ -20,6 +20,7 @@ pub mod dc;
 pub mod infer;
 pub mod prep;
 pub mod recipe;
+pub mod unrolled;
 
 pub use config::TrainConfig;
 pub use prep::{Mode, ModelMode};

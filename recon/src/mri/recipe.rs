@@ -25,7 +25,7 @@ use super::{
     prep::normalisation,
 };
 use crate::{
-    engine::{self, epoch_permutation, Plan, Recipe, StepBatch, TrainReport},
+    engine::{self, Plan, Recipe, StepBatch, TrainReport},
     metrics::psnr_n2n,
     progress::Progress,
     tensor::{complex_batch, from_batch, to_batch},
@@ -100,19 +100,10 @@ pub fn make_batch(
     step: u64,
     batch: usize,
 ) -> Result<Vec<Pair>> {
-    let n = ds.len() as u64;
-    let mut perm: Option<(u64, Vec<usize>)> = None;
-    (0..batch)
-        .map(|j| {
-            let g = step * batch as u64 + j as u64;
-            let epoch = g / n;
-            let order = match &mut perm {
-                Some((e, order)) if *e == epoch => order,
-                slot => &mut slot.insert((epoch, epoch_permutation(ds.len(), seed, epoch))).1,
-            };
-            let idx = order[(g % n) as usize];
-            corruption.corrupt(&ds.slices[idx], &mut step_rng(seed, step, j))
-        })
+    engine::step_items(ds.len(), seed, step, batch)
+        .into_iter()
+        .enumerate()
+        .map(|(j, idx)| corruption.corrupt(&ds.slices[idx], &mut step_rng(seed, step, j)))
         .collect()
 }
 

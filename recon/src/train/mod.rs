@@ -2,10 +2,12 @@
 //! ([`crate::engine`]). Nothing is defined here.
 
 pub use crate::engine::{RunControl, Targets, TrainReport};
+pub use crate::mri::unrolled::{train_unrolled, Pairs, SplitKind, UnrolledTrainConfig};
 pub use crate::mri::{train, Mode, TrainConfig};
 
 /// The bounds of the training options, which the CLI validates with.
 pub mod settings {
     pub use crate::engine::bounds::{check_lr, BATCH, CROP, LR, STEPS, VAL_SIZE, WIDTH};
     pub use crate::mri::config::{COILS, MAX_PHASE, MAX_SHIFT};
+    pub use crate::mri::unrolled::config::{CASCADES, LEVELS, RHO};
 }

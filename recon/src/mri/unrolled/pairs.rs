@@ -1,0 +1,170 @@
+//! Training pairs for the unrolled network, all in k-space: the network sees the input
+//! samples `y_Θ = M_Θ y` (with the slice's maps) and the loss compares its image `x̂`, taken
+//! back to coil k-space, with target samples on a set Λ:
+//! ```text
+//! loss = Σ_k w_k · |(F S x̂)_k − y_k|² / Σ_k w_k        over k ∈ Λ (w = 0 elsewhere)
+//! ```
+//! How Θ, Λ and w are chosen (`--pairs`):
+//! - `simulate` (fully sampled data; Noise2Noise, Lehtinen et al. 2018, in k-space): Θ and
+//!   Λ are two independent masks of the family, w = 1 on Λ. Since every bin has a positive
+//!   probability of being in Λ, the expected loss is minimised by the same x̂ as the loss on
+//!   the full k-space (weighted per bin by its sampling probability).
+//! - `split` (one acquisition Ω per slice; for fully sampled data, Ω is one mask of the
+//!   family drawn once per slice from the seed, so the run sees only those samples): each
+//!   step splits Ω anew with [`kspace::split`] — SSDU (Yaman et al. 2020, Θ ∪ Λ = Ω,
+//!   disjoint, w = 1) or Noisier2Noise (Millard & Chiew 2023, Θ ⊂ Ω, Λ = Ω, w its
+//!   weighting).
+//! - `repeats`: Θ is one acquisition and Λ the other (the order drawn each step), w = 1.
+//! - `full`: Θ a mask of the family, Λ every bin (the supervised baseline).
+//!
+//! Scaling: all k-space of a pair is divided by `max |Sᴴ Fᴴ y_Θ|`, computable at inference.
+
+use kspace::{
+    mask::{MaskFunc, MaskParams},
+    rng::MaskRng,
+    split::{self, SplitScheme},
+    SamplingMask, C32,
+};
+use ndarray::{Array2, Array3};
+
+use super::{
+    config::{Pairs, SplitKind, UnrolledTrainConfig},
+    source::KSlice,
+};
+use crate::{mri::prep::complex_scale, ReconError, Result};
+
+/// One training example (k-space divided by `scale`).
+#[derive(Clone, Debug)]
+pub struct KPair {
+    /// Input samples y_Θ (C, H, W), zero outside Θ.
+    pub input: Array3<C32>,
+    /// Θ as 0/1.
+    pub input_mask: Array2<f32>,
+    /// Target samples (C, H, W), zero outside Λ.
+    pub target: Array3<C32>,
+    /// Loss weight per bin (0 outside Λ).
+    pub weight: Array2<f32>,
+    pub scale: f32,
+}
+
+/// The masks of `cfg` (one per mask setting).
+pub fn mask_funcs(cfg: &UnrolledTrainConfig) -> Result<Vec<Box<dyn MaskFunc>>> {
+    Ok(cfg.params.iter().map(|p| cfg.mask.build(p)).collect::<kspace::Result<Vec<_>>>()?)
+}
+
+/// One mask of a uniformly drawn setting.
+fn draw(masks: &[Box<dyn MaskFunc>], shape: (usize, usize), rng: &mut MaskRng) -> Result<SamplingMask> {
+    let i = ((rng.uniform() * masks.len() as f64) as usize).min(masks.len() - 1);
+    Ok(masks[i].sample_with_rng(shape, rng)?)
+}
+
+/// The fixed acquisition Ω of slice `index` under `split` pairs: the slice's own mask, or
+/// for fully sampled data one mask drawn from `(seed, index)`.
+pub fn acquisition(
+    s: &KSlice,
+    index: usize,
+    masks: &[Box<dyn MaskFunc>],
+    seed: u64,
+) -> Result<SamplingMask> {
+    if !s.fully_sampled {
+        // A file stores only which bins were measured; the split needs their probability.
+        return Ok(split::acquired_density(&s.acquired)?);
+    }
+    let key = [seed as u32, (seed >> 32) as u32, index as u32, 0xAC0];
+    draw(masks, s.acquired.shape(), &mut MaskRng::from_words(key))
+}
+
+/// The split of `--pairs split`: SSDU with ρ (Gaussian selection, whole lines for 1-D
+/// acquisitions, the calibration region kept in the input, as in the paper), or
+/// Noisier2Noise with Λ from the same family at half the acceleration (its first setting).
+pub fn split_scheme(cfg: &UnrolledTrainConfig) -> Result<SplitScheme> {
+    Ok(match cfg.split {
+        SplitKind::Ssdu => SplitScheme::Ssdu(split::SsduOptions { rho: cfg.rho, ..Default::default() }),
+        SplitKind::Noisier2Noise => {
+            let first = &cfg.params[0];
+            let params = MaskParams {
+                acceleration: (first.acceleration / 2.0).max(1.0),
+                center_fraction: first.center_fraction,
+                ..first.clone()
+            };
+            SplitScheme::Noisier2Noise { lambda: cfg.mask.build(&params)?, calibration: split::Calibration::Detect }
+        }
+    })
+}
+
+fn masked(k: &Array3<C32>, keep: &Array2<f32>) -> Array3<C32> {
+    let mut out = k.clone();
+    for mut coil in out.outer_iter_mut() {
+        coil.zip_mut_with(keep, |z, &m| *z *= m);
+    }
+    out
+}
+
+/// The pair of one slice for `cfg.pairs` (see the module documentation). `omega` is the
+/// slice's fixed acquisition and `scheme` the split under `split` ([`acquisition`],
+/// [`split_scheme`]).
+pub fn make_pair(
+    s: &KSlice,
+    omega: Option<&SamplingMask>,
+    scheme: Option<&SplitScheme>,
+    cfg: &UnrolledTrainConfig,
+    masks: &[Box<dyn MaskFunc>],
+    rng: &mut MaskRng,
+) -> Result<KPair> {
+    let shape = s.acquired.shape();
+    let need_full = |what: &str| {
+        ReconError::Invalid(format!(
+            "{}: --pairs {what} needs fully sampled data (this slice is undersampled): use --pairs split",
+            s.id
+        ))
+    };
+    let k = &s.kspace;
+    let (theta, lambda, weight, input_k, target_k) = match cfg.pairs {
+        Pairs::Simulate | Pairs::Full => {
+            if !s.fully_sampled {
+                return Err(need_full(cfg.pairs.name()));
+            }
+            let a = draw(masks, shape, rng)?.as_f32();
+            if cfg.pairs == Pairs::Full {
+                (a, Array2::ones(shape), Array2::ones(shape), k, k)
+            } else {
+                let b = draw(masks, shape, rng)?.as_f32();
+                (a, b.clone(), b, k, k)
+            }
+        }
+        Pairs::Split => {
+            let (omega, scheme) = omega
+                .zip(scheme)
+                .ok_or_else(|| ReconError::Failed("split pairs without an acquisition or a scheme".into()))?;
+            let p = scheme.draw(omega, rng)?;
+            (p.input.as_f32(), p.target.mapv(|b| if b { 1.0 } else { 0.0 }), p.weight, k, k)
+        }
+        Pairs::Repeats => {
+            let (k2, m2) = s.repeat.as_ref().ok_or_else(|| {
+                ReconError::Invalid(format!("{}: no second acquisition for --pairs repeats", s.id))
+            })?;
+            let (a, b) = (s.acquired.as_f32(), m2.as_f32());
+            if rng.uniform() < 0.5 {
+                (a, b.clone(), b, k, k2)
+            } else {
+                (b, a.clone(), a, k2, k)
+            }
+        }
+    };
+    let input = masked(input_k, &theta);
+    let scale = input_scale(&input, &s.maps)?;
+    let target = masked(target_k, &lambda);
+    Ok(KPair {
+        input: input.mapv(|z| z / scale),
+        input_mask: theta,
+        target: target.mapv(|z| z / scale),
+        weight: &weight * &lambda,
+        scale,
+    })
+}
+
+/// `max |Sᴴ Fᴴ y|`: the scale every pair and inference divides by.
+pub fn input_scale(y: &Array3<C32>, maps: &Array3<C32>) -> Result<f32> {
+    let images = kspace::ifft2c(y);
+    Ok(complex_scale(&kspace::coils::combine(&images, maps)?))
+}

@@ -1,0 +1,108 @@
+//! `recon train --net unrolled`: the unrolled network's options and run.
+
+use clap::Args as ClapArgs;
+use recon::train::{settings, train_unrolled, Pairs, SplitKind, UnrolledTrainConfig};
+use recon::ReconError;
+use std::path::PathBuf;
+
+use super::{bounded, train::Args};
+use crate::progress::Bar;
+
+/// `--pairs`: how the self-supervised training pairs are made.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairsArg {
+    /// Fully sampled data: two independent masks per step (Noise2Noise).
+    Simulate,
+    /// One acquisition per slice, its samples split into input and loss sets each step.
+    Split,
+    /// Two acquisitions per slice: files NAME_rep1 / NAME_rep2.
+    Repeats,
+    /// Fully sampled targets (supervised baseline).
+    Full,
+}
+
+/// `--split`: the split of `--pairs split`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SplitArg {
+    /// SSDU (Yaman et al. 2020): disjoint input and loss sets.
+    Ssdu,
+    /// Noisier2Noise (Millard & Chiew 2023): a second mask inside the acquisition, weighted loss.
+    Noisier2noise,
+}
+
+/// The options only `--net unrolled` takes.
+#[derive(ClapArgs, Debug)]
+pub struct UnrolledArgs {
+    /// unrolled: how pairs are made (default simulate).
+    #[arg(long, value_enum)]
+    pub pairs: Option<PairsArg>,
+    /// unrolled, --pairs split: ssdu (default) or noisier2noise.
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
+    /// unrolled, --pairs split ssdu: fraction of the acquired samples in the loss set (0.05 to
+    /// 0.95; default 0.4, SSDU's ρ).
+    #[arg(long)]
+    pub split_rho: Option<f64>,
+    /// unrolled: cascades (1 to 64; default 8).
+    #[arg(long, value_parser = bounded(settings::CASCADES))]
+    pub cascades: Option<usize>,
+    /// unrolled: resolution levels of each cascade's U-Net (1 to 6; default 3).
+    #[arg(long, value_parser = bounded(settings::LEVELS))]
+    pub levels: Option<usize>,
+}
+
+impl UnrolledArgs {
+    /// `Invalid` when an unrolled-only option is given with `--net unet`.
+    pub fn reject_for_unet(&self) -> recon::Result<()> {
+        let given = [
+            ("--pairs", self.pairs.is_some()),
+            ("--split", self.split.is_some()),
+            ("--split-rho", self.split_rho.is_some()),
+            ("--cascades", self.cascades.is_some()),
+            ("--levels", self.levels.is_some()),
+        ];
+        match given.iter().find(|(_, g)| *g) {
+            Some((flag, _)) => Err(ReconError::Invalid(format!("{flag} needs --net unrolled"))),
+            None => Ok(()),
+        }
+    }
+}
+
+pub fn run(a: Args) -> recon::Result<()> {
+    let json = a.run.json;
+    let (mask, params) = super::train::masks(&a.mask, "random")?;
+    let u = &a.unrolled;
+    let base = UnrolledTrainConfig::new(a.data, a.val, PathBuf::new());
+    let mut net = base.net.clone();
+    net.cascades = u.cascades.unwrap_or(net.cascades);
+    net.levels = u.levels.unwrap_or(net.levels);
+    net.width = a.width.unwrap_or(net.width);
+    let cfg = UnrolledTrainConfig {
+        pairs: match u.pairs.unwrap_or(PairsArg::Simulate) {
+            PairsArg::Simulate => Pairs::Simulate,
+            PairsArg::Split => Pairs::Split,
+            PairsArg::Repeats => Pairs::Repeats,
+            PairsArg::Full => Pairs::Full,
+        },
+        split: match u.split.unwrap_or(SplitArg::Ssdu) {
+            SplitArg::Ssdu => SplitKind::Ssdu,
+            SplitArg::Noisier2noise => SplitKind::Noisier2Noise,
+        },
+        rho: u.split_rho.unwrap_or(base.rho),
+        mask,
+        params,
+        coils: a.coils,
+        max_phase: a.max_phase,
+        crop: a.crop,
+        net,
+        steps: a.steps,
+        batch: a.batch,
+        lr_max: a.lr,
+        seed: a.seed,
+        val_slices: a.val_slices,
+        max_train_slices: a.max_train_slices,
+        run: a.run.into(),
+        ..base
+    };
+    super::train::report(&train_unrolled(&cfg, &Bar::for_training(json))?, json)
+}
