@@ -259,8 +259,9 @@ impl Unrolled {
     /// The reconstruction `x^K` `(N, 1, H, W, 2)` from measured coil k-space `(N, C, H, W, 2)`
     /// (zero where unmeasured), the 0/1 mask `(N, 1, H, W, 1)` and maps `(N, C, H, W, 2)`.
     pub fn forward(&self, measured: &Tensor, mask: &Tensor, maps: &Tensor) -> Result<Tensor> {
-        let (n, c, h, w, two) = measured.dims5()?;
-        if two != 2 || maps.dims() != measured.dims() || mask.dims() != [n, 1, h, w, 1] || c == 0 {
+        let d = measured.dims();
+        let ok = d.len() == 5 && d[4] == 2 && d[1] > 0;
+        if !ok || maps.dims() != d || mask.dims() != [d[0], 1, d[2], d[3], 1] {
             bail!(
                 "unrolled: measured {:?} and maps {:?} must be (N, C, H, W, 2), mask {:?} (N, 1, H, W, 1)",
                 measured.dims(),
