@@ -1,6 +1,8 @@
-//! Networks for reconstruction (candle): the Noise2Noise U-Net and RED30, losses, the Adam
+//! Networks for reconstruction (candle): the Noise2Noise U-Net, RED30 and the unrolled
+//! physics-guided network (with a differentiable centred FFT and SENSE operator), losses, the Adam
 //! optimiser with the paper's learning-rate / β1 schedules, and self-describing safetensors
-//! checkpoints. Knows nothing of MRI or files beyond its own checkpoints.
+//! checkpoints. Knows no files beyond its own checkpoints; the MRI physics inside the graph
+//! (centred FFT, SENSE operator) is kspace's, made differentiable in [`fft`] and [`sense`].
 //!
 //! Layout (NCHW everywhere), from the bottom up:
 //! ```text
@@ -14,15 +16,19 @@
 //!   layers.rs    Conv3x3, the layer of both networks
 //!   unet.rs      UNet = enc_conv0, EncoderBlock ×5, enc_conv6, DecoderBlock ×5, dec_conv1
 //!   red30.rs     Red30 = ConvPair ×7, conv15, DeconvPair ×7, deconv15
+//!   unrolled.rs  Unrolled = Cascade ×K (learned SENSE gradient step + Regulariser U-Net)
 //!   net.rs       NetConfig / Network: the architecture chosen by name
 //!   init.rs      seeded He-normal initialisation (same seed → same weights, any device)
 //! train/       the tools of a training step, independent of the network
 //!   loss.rs      L2, L1, annealed L0, masked L2
 //!   optim.rs     Adam with saveable state
 //!   schedule.rs  ramp-up / ramp-down of the learning rate and β1
+//! fft.rs       the centred orthonormal 2-D FFT as a candle op (backward: the adjoint FFT)
+//! sense.rs     complex helpers and the SENSE operator A = M·F·S and its adjoint, differentiable
 //! checkpoint.rs  safetensors + JSON metadata, optimiser state, f16 export
 //! ```
-//! [`kernels`] depends on nothing else here, [`nets`] on [`kernels`], [`train`] on neither;
+//! [`kernels`] and [`fft`] depend on nothing else here, [`sense`] on [`fft`], [`nets`] on
+//! [`kernels`] and [`sense`], [`train`] on none of them;
 //! [`checkpoint`] stays at the root because it joins a network and an optimiser state and is
 //! read by inference as much as by training.
 //!
@@ -30,8 +36,10 @@
 //! `models::Adam`, `models::load_model`, …); the modules hold the rest.
 
 pub mod checkpoint;
+pub mod fft;
 pub mod kernels;
 pub mod nets;
+pub mod sense;
 pub mod train;
 
 pub use candle_core::{DType, Device, Tensor};
@@ -43,7 +51,7 @@ pub use checkpoint::{
 pub use kernels::alloc::reuse_freed_memory;
 pub use nets::{
     count_parameters, param_names, Conv3x3, DecoderBlock, EncoderBlock, NetConfig, Network, PadMode, Red30,
-    Red30Config, UNet, UNetConfig,
+    Red30Config, UNet, UNetConfig, Unrolled, UnrolledConfig,
 };
 pub use train::{
     gamma_schedule, l0_annealed, l1, l2, masked_l2, Adam, AdamConfig, AdamState, Loss, RampDown, Schedule,
@@ -61,7 +69,7 @@ pub enum ModelError {
     Json(#[from] serde_json::Error),
     #[error("safetensors: {0}")]
     SafeTensors(#[from] safetensors::SafeTensorError),
-    #[error("unknown architecture '{0}' (known: unet, red30)")]
+    #[error("unknown architecture '{0}' (known: unet, red30, unrolled)")]
     UnknownArch(String),
     #[error("bad checkpoint {path}: {msg}")]
     BadCheckpoint { path: String, msg: String },

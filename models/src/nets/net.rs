@@ -11,6 +11,7 @@ use super::{
     init::{seeded_var_builder, strict_var_builder},
     red30::{Red30, Red30Config},
     unet::{UNet, UNetConfig},
+    unrolled::{Unrolled, UnrolledConfig},
 };
 use crate::{ModelError, Result};
 
@@ -22,27 +23,38 @@ pub enum NetConfig {
     UNet(UNetConfig),
     #[serde(rename = "red30")]
     Red30(Red30Config),
+    /// The unrolled physics-guided network: takes k-space, maps and mask
+    /// ([`Unrolled::forward`]), reconstructs a complex image (2 channels).
+    #[serde(rename = "unrolled")]
+    Unrolled(UnrolledConfig),
 }
 
 impl NetConfig {
     /// Architecture names accepted by [`NetConfig::by_name`].
-    pub const NAMES: [&'static str; 2] = ["unet", "red30"];
+    pub const NAMES: [&'static str; 3] = ["unet", "red30", "unrolled"];
 
-    /// The default configuration of architecture `name` ("unet" or "red30", case-insensitive;
-    /// "u-net" and "rednet30" also accepted) for the given channel counts.
+    /// The default configuration of architecture `name` ("unet", "red30" or "unrolled",
+    /// case-insensitive; "u-net" and "rednet30" also accepted) for the given channel counts
+    /// ("unrolled" maps a complex image to a complex image: 2 → 2 only).
     pub fn by_name(name: &str, in_channels: usize, out_channels: usize) -> Result<Self> {
         match name.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
             "unet" => Ok(Self::UNet(UNetConfig::new(in_channels, out_channels))),
             "red30" | "rednet30" => Ok(Self::Red30(Red30Config::new(in_channels, out_channels))),
+            "unrolled" if (in_channels, out_channels) == (2, 2) => Ok(Self::Unrolled(UnrolledConfig::default())),
+            "unrolled" => Err(candle_core::Error::Msg(format!(
+                "the unrolled network maps a complex image to a complex image (2 → 2 channels), got {in_channels} → {out_channels}"
+            ))
+            .into()),
             _ => Err(ModelError::UnknownArch(name.to_string())),
         }
     }
 
-    /// "unet" or "red30".
+    /// "unet", "red30" or "unrolled".
     pub fn name(&self) -> &'static str {
         match self {
             Self::UNet(_) => "unet",
             Self::Red30(_) => "red30",
+            Self::Unrolled(_) => "unrolled",
         }
     }
 
@@ -50,6 +62,7 @@ impl NetConfig {
         match self {
             Self::UNet(c) => c.in_channels,
             Self::Red30(c) => c.in_channels,
+            Self::Unrolled(_) => 2,
         }
     }
 
@@ -57,14 +70,17 @@ impl NetConfig {
         match self {
             Self::UNet(c) => c.out_channels,
             Self::Red30(c) => c.out_channels,
+            Self::Unrolled(_) => 2,
         }
     }
 
-    /// The width knob: U-Net encoder width, RED30 feature count.
+    /// The width knob: U-Net encoder width, RED30 feature count, the unrolled network's
+    /// regulariser width.
     pub fn width(&self) -> usize {
         match self {
             Self::UNet(c) => c.width,
             Self::Red30(c) => c.features,
+            Self::Unrolled(c) => c.width,
         }
     }
 
@@ -73,15 +89,19 @@ impl NetConfig {
         match self {
             Self::UNet(c) => c.num_parameters(),
             Self::Red30(c) => c.num_parameters(),
+            Self::Unrolled(c) => c.num_parameters(),
         }
     }
 }
 
-/// A built network. `forward` maps (N, in_channels, H, W) to (N, out_channels, H, W).
+/// A built network. `forward` maps (N, in_channels, H, W) to (N, out_channels, H, W) for
+/// the image-to-image networks; the unrolled network takes k-space, maps and mask instead
+/// ([`Network::as_unrolled`], [`Unrolled::forward`]).
 #[derive(Clone, Debug)]
 pub enum Network {
     UNet(UNet),
     Red30(Red30),
+    Unrolled(Unrolled),
 }
 
 impl Network {
@@ -90,7 +110,16 @@ impl Network {
         Ok(match cfg {
             NetConfig::UNet(c) => Self::UNet(UNet::new(c, vb)?),
             NetConfig::Red30(c) => Self::Red30(Red30::new(c, vb)?),
+            NetConfig::Unrolled(c) => Self::Unrolled(Unrolled::new(c, vb)?),
         })
+    }
+
+    /// The unrolled network, if this is one (its forward needs k-space, maps and mask).
+    pub fn as_unrolled(&self) -> Option<&Unrolled> {
+        match self {
+            Self::Unrolled(n) => Some(n),
+            _ => None,
+        }
     }
 
     /// A freshly initialised, trainable network: He-normal weights drawn from `seed`
@@ -119,6 +148,7 @@ impl Network {
         match self {
             Self::UNet(n) => NetConfig::UNet(n.config().clone()),
             Self::Red30(n) => NetConfig::Red30(n.config().clone()),
+            Self::Unrolled(n) => NetConfig::Unrolled(n.config().clone()),
         }
     }
 
@@ -128,6 +158,7 @@ impl Network {
         match self {
             Self::UNet(n) => Self::UNet(n.detached()),
             Self::Red30(n) => Self::Red30(n.detached()),
+            Self::Unrolled(n) => Self::Unrolled(n.detached()),
         }
     }
 }
@@ -137,6 +168,9 @@ impl Module for Network {
         match self {
             Self::UNet(n) => n.forward(x),
             Self::Red30(n) => n.forward(x),
+            Self::Unrolled(_) => candle_core::bail!(
+                "the unrolled network takes k-space, maps and mask: use Unrolled::forward (Network::as_unrolled)"
+            ),
         }
     }
 }

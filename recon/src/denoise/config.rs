@@ -85,6 +85,7 @@ impl DenoiseConfig {
         match NetConfig::by_name(&self.net, c, c).map_err(|e| ReconError::Invalid(format!("--net: {e}")))? {
             NetConfig::UNet(_) => Ok(NetConfig::UNet(UNetConfig::new(c, c).with_width(self.width))),
             NetConfig::Red30(_) => Ok(NetConfig::Red30(Red30Config::new(c, c).with_features(self.width))),
+            other => Err(ReconError::Invalid(format!("--net {}: not an image denoiser", other.name()))),
         }
     }
 
