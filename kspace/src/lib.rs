@@ -19,6 +19,7 @@ pub mod operator;
 pub mod pics;
 pub mod rng;
 pub mod sampling;
+pub mod split;
 pub mod undersample;
 pub mod wavelet;
 
