@@ -44,7 +44,7 @@ fn write_scan(
 
 /// A 1-D mask over `w` columns with the 2 central columns and every third other one.
 fn mask(w: usize, shift: usize) -> Vec<bool> {
-    (0..w).map(|j| j == w / 2 || j == w / 2 - 1 || (j + shift) % 3 == 0).collect()
+    (0..w).map(|j| j == w / 2 || j == w / 2 - 1 || (j + shift).is_multiple_of(3)).collect()
 }
 
 /// The error of `r`, which must be a one-line `Format` error naming `path` and saying `what`.
@@ -68,7 +68,7 @@ fn a_directory_of_fully_sampled_and_undersampled_files() {
     write_scan(&dir.join("b_under.h5"), 3, Some(4), (10, 8), Some(&m));
     write_scan(&dir.join("a_full.h5"), 2, Some(4), (8, 6), None);
     std::fs::write(dir.join("notes.txt"), "not data").unwrap();
-    let set = AcquiredSet::open(&[dir.clone()]).unwrap();
+    let set = AcquiredSet::open(std::slice::from_ref(&dir)).unwrap();
     assert_eq!((set.len(), set.coils(), set.is_repeats()), (5, 4, false));
     let names: Vec<_> = set.scans().iter().map(|s| s.path.file_name().unwrap().to_owned()).collect();
     assert_eq!(names, ["a_full.h5", "b_under.h5"], "sorted, only data files");
@@ -118,7 +118,7 @@ fn mismatched_coil_counts_name_the_file_that_differs() {
     let dir = scratch("coils");
     write_scan(&dir.join("a.h5"), 1, Some(4), (8, 6), None);
     write_scan(&dir.join("b.h5"), 1, Some(2), (8, 6), None);
-    let msg = expect_format(AcquiredSet::open(&[dir.clone()]), &dir.join("b.h5"), "coil");
+    let msg = expect_format(AcquiredSet::open(std::slice::from_ref(&dir)), &dir.join("b.h5"), "coil");
     assert!(msg.contains("a.h5") && msg.contains('4') && msg.contains('2'), "{msg}");
 }
 
@@ -136,10 +136,10 @@ fn bad_inputs_are_errors_naming_the_problem() {
     }
     let nothing = dir.join("nothing.h5");
     write_scan(&nothing, 1, Some(2), (8, 6), Some(&[false; 6]));
-    expect_format(AcquiredSet::open(&[nothing.clone()]), &nothing, "samples nothing");
+    expect_format(AcquiredSet::open(std::slice::from_ref(&nothing)), &nothing, "samples nothing");
     let wrong = dir.join("wrong_mask.h5");
     write_scan(&wrong, 1, Some(2), (8, 6), Some(&[true; 5]));
-    expect_format(AcquiredSet::open(&[wrong.clone()]), &wrong, "mask");
+    expect_format(AcquiredSet::open(std::slice::from_ref(&wrong)), &wrong, "mask");
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn repeats_pair_rep1_with_rep2_and_rep0_with_rep1() {
     write_scan(&dir.join("knee_rep2.h5"), 2, Some(3), (8, 8), Some(&m2));
     write_scan(&dir.join("brain_rep0.h5"), 1, Some(3), (6, 8), Some(&m2));
     write_scan(&dir.join("brain_rep1.h5"), 1, Some(3), (6, 8), Some(&m1));
-    let set = AcquiredSet::repeats(&[dir.clone()]).unwrap();
+    let set = AcquiredSet::repeats(std::slice::from_ref(&dir)).unwrap();
     assert!(set.is_repeats());
     assert_eq!(set.len(), 3, "items are slice pairs");
     let (a, b) = set.repeat_pair(0).unwrap();
@@ -168,7 +168,8 @@ fn a_repeat_without_its_partner_or_layout_is_an_error_naming_it() {
     write_scan(&dir.join("knee_rep1.h5"), 1, Some(2), (8, 6), None);
     write_scan(&dir.join("hip_rep1.h5"), 1, Some(2), (8, 6), None);
     write_scan(&dir.join("hip_rep2.h5"), 1, Some(2), (8, 6), None);
-    let msg = expect_format(AcquiredSet::repeats(&[dir.clone()]), &dir.join("knee_rep1.h5"), "partner");
+    let msg =
+        expect_format(AcquiredSet::repeats(std::slice::from_ref(&dir)), &dir.join("knee_rep1.h5"), "partner");
     assert!(msg.contains("_rep2"), "{msg}");
     // A file not named as a repeat.
     let plain = dir.join("plain.h5");
@@ -178,9 +179,41 @@ fn a_repeat_without_its_partner_or_layout_is_an_error_naming_it() {
     let other = scratch("layout");
     write_scan(&other.join("x_rep1.h5"), 2, Some(2), (8, 6), None);
     write_scan(&other.join("x_rep2.h5"), 3, Some(2), (8, 6), None);
-    let msg = expect_format(AcquiredSet::repeats(&[other.clone()]), &other.join("x_rep2.h5"), "layout");
+    let msg =
+        expect_format(AcquiredSet::repeats(std::slice::from_ref(&other)), &other.join("x_rep2.h5"), "layout");
     assert!(msg.contains("x_rep1.h5"), "{msg}");
     // Three repetitions are not one pair.
     write_scan(&other.join("x_rep0.h5"), 2, Some(2), (8, 6), None);
     expect_format(AcquiredSet::repeats(&[other]), Path::new("x_rep0.h5"), "one pair");
+}
+
+#[test]
+fn bart_base_names_and_nifti_volumes_in_a_directory() {
+    let dir = scratch("formats");
+    // BART k-space (READ 8, PHS1 8, 1, COIL 1) with columns 1, 2 and 6 not acquired.
+    let unmeasured = [1, 2, 6];
+    let k = ArrayD::from_shape_fn(IxDyn(&[8, 8, 1, 1]), |i| {
+        if unmeasured.contains(&i[1]) {
+            C32::new(0.0, 0.0)
+        } else {
+            kval(0, 0, i[0], i[1])
+        }
+    });
+    recon::io::cfl::write_cfl(dir.join("scan"), &k.view()).unwrap();
+    let vol = recon::io::nifti::Volume::new(
+        ndarray::Array3::from_shape_fn((4, 4, 3), |(x, y, z)| (1 + x + 2 * y + z) as f32),
+        [1.0; 3],
+    );
+    recon::io::nifti::write_volume(dir.join("brain.nii"), &vol).unwrap();
+    let set = AcquiredSet::open(std::slice::from_ref(&dir)).unwrap();
+    let names: Vec<_> = set.scans().iter().map(|s| s.path.file_name().unwrap().to_owned()).collect();
+    assert_eq!(names, ["brain.nii", "scan"], "the .cfl/.hdr pair is listed once, by its base name");
+    assert_eq!((set.len(), set.coils()), (4, 1));
+    let nifti = set.slice(0).unwrap();
+    assert!(nifti.fully_sampled && nifti.reference.is_some());
+    let bart = set.slice(3).unwrap();
+    assert!(!bart.fully_sampled);
+    let cols = bart.mask.columns.as_ref().expect("a column mask");
+    assert_eq!((0..8).filter(|j| !cols[*j]).collect::<Vec<_>>(), unmeasured);
+    assert_eq!(bart.kspace[[0, 3, 4]], kval(0, 0, 3, 4));
 }
