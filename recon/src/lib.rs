@@ -61,6 +61,7 @@ pub use info::{describe, FileInfo};
 pub use kspace::mask::{MaskFamily, MaskParams, MaskSpec, FAMILIES as MASK_FAMILIES};
 pub use maps::{write_maps, EspiritOptions, MapsReport, MapsRequest};
 pub use maskgen::{make_mask, parse_shape, validate_params};
+pub use mri::acquired::{AcquiredSet, AcquiredSlice};
 pub use network::ModelChoice;
 pub use reconstruct::{reconstruct, MethodMetrics, MethodTiming, ReconReport, ReconRequest};
 pub use scan::{Format as ScanFormat, Scan, ScanSlice, SliceGeometry};

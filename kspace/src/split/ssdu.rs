@@ -9,8 +9,11 @@
 //!   reference code keeps a small ACS block in Θ for the same reason);
 //! - *uniform* selection draws Λ uniformly among the other bins; *Gaussian* selection draws
 //!   them with weight `g(i, j) = exp(−(i − H/2)²/(2σ_H²) − (j − W/2)²/(2σ_W²))`,
-//!   `σ_H = f·(H − 1)`, `σ_W = f·(W − 1)` (the reference code's `std_scale` is `1/f`, 4 by
-//!   default: `f = 0.25`), so that Λ concentrates near DC as the paper recommends.
+//!   `σ_H = f·(H − 1)`, `σ_W = f·(W − 1)` (the reference code, github.com/byaman14/SSDU
+//!   `masks/ssdu_masks.py`, uses `(n − 1)/std_scale` with `std_scale = 4` by default and
+//!   recommends 2 to 4: `f = 0.25` here, 0.25–0.5), so that Λ concentrates near DC; the
+//!   authors' released model uses Gaussian selection, the default here. Their code protects a
+//!   4×4 block (`small_acs_block`), [`super::Calibration::Size`]`(4, 4)`.
 //!
 //! Both are sequential sampling without replacement, drawn in one pass with exponential keys
 //! (Efraimidis & Spirakis 2006): each candidate `b` gets `E_b = −ln(1 − u_b)`,
@@ -157,7 +160,8 @@ fn choose(
     if k > m || k == n {
         return Err(KspaceError::InvalidParameter(format!(
             "SSDU: a loss set of {k} (rho = {rho} of {n} measured samples) needs {k} samples outside \
-             the calibration region and leaves the input non-empty, but only {m} are outside it"
+             the calibration region and leaves the input non-empty, but only {m} are outside it \
+             (for nearly fully sampled data give a small Calibration::Size)"
         )));
     }
     let mut keyed: Vec<(f64, usize)> = candidates

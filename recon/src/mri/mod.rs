@@ -13,6 +13,7 @@
 //! imaginary) of the coil-combined complex image, trained with smooth synthetic phase and
 //! simulated coils so models work on real multi-coil scans.
 
+pub mod acquired;
 pub mod config;
 pub mod corruption;
 pub mod dataset;
