@@ -99,7 +99,7 @@ pub struct NetworkRecon {
 }
 
 /// A model's file or built-in bytes.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 enum Origin {
     File(PathBuf),
     BuiltIn(&'static DefaultModel),

@@ -44,7 +44,6 @@ pub struct KPair {
     pub target: Array3<C32>,
     /// Loss weight per bin (0 outside Λ).
     pub weight: Array2<f32>,
-    pub scale: f32,
 }
 
 /// The masks of `cfg` (one per mask setting).
@@ -159,7 +158,6 @@ pub fn make_pair(
         input_mask: theta,
         target: target.mapv(|z| z / scale),
         weight: &weight * &lambda,
-        scale,
     })
 }
 

@@ -146,7 +146,7 @@ fn read_acquired(paths: &[PathBuf], opts: &SourceOptions) -> Result<Vec<KSlice>>
         fully_sampled: a.fully_sampled,
         repeat: None,
         maps: Array3::zeros((0, 0, 0)),
-        reference: a.reference,
+        reference: a.reference.map(|r| r / a.scale),
     };
     if opts.repeats {
         let set = AcquiredSet::repeats(paths)?;
