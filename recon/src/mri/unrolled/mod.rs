@@ -17,5 +17,8 @@ pub mod pairs;
 pub mod recipe;
 pub mod source;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{Pairs, SplitKind, UnrolledTrainConfig};
 pub use recipe::train_unrolled;
