@@ -60,6 +60,20 @@ fn bench(c: &mut Criterion) {
             adam.step(&grads, 1e-4, 0.9).unwrap();
         })
     });
+    // The physics alone: K = 8 gradient steps x ← x − Aᴴ(A x − y) and the loss, forward and
+    // backward (what the FFT op, the coil kernels and the mask cost inside a step).
+    let x0 = candle_core::Var::from_tensor(&sense::adjoint_op(&y_in, &maps, &m_in).unwrap()).unwrap();
+    g.bench_function("data_consistency_only_8_steps", |b| {
+        b.iter(|| {
+            let mut x = x0.as_tensor().clone();
+            for _ in 0..8 {
+                let r = sense::forward_op(&x, &maps, &m_in).unwrap().sub(&y_in).unwrap();
+                x = x.sub(&sense::adjoint_op(&r, &maps, &m_in).unwrap()).unwrap();
+            }
+            let loss = l2(&sense::forward_op(&x, &maps, &m_tgt).unwrap(), &y_tgt).unwrap();
+            loss.backward().unwrap()
+        })
+    });
     let frozen = net.detached();
     g.bench_function("inference_1x8x256x256", |b| {
         b.iter(|| frozen.forward(&y_in, &m_in, &maps).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap())

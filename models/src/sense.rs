@@ -83,7 +83,7 @@ fn check_coils(what: &str, z: &Tensor, maps: &Tensor, mask: Option<&Tensor>) -> 
 pub fn expand(x: &Tensor, maps: &Tensor) -> Result<Tensor> {
     check_image("expand", x, maps)?;
     if kernels::fused(&[x, maps]) {
-        x.contiguous()?.apply_op2(&maps.contiguous()?, kernels::Expand)
+        x.contiguous()?.apply_op2(&maps.contiguous()?, kernels::Fused::Expand)
     } else {
         mul(maps, x)
     }
@@ -94,7 +94,7 @@ pub fn expand(x: &Tensor, maps: &Tensor) -> Result<Tensor> {
 pub fn reduce(z: &Tensor, maps: &Tensor) -> Result<Tensor> {
     check_coils("reduce", z, maps, None)?;
     if kernels::fused(&[z, maps]) {
-        z.contiguous()?.apply_op2(&maps.contiguous()?, kernels::Reduce)
+        z.contiguous()?.apply_op2(&maps.contiguous()?, kernels::Fused::Reduce)
     } else {
         conj_mul(maps, z)?.sum_keepdim(1)
     }
@@ -104,7 +104,7 @@ pub fn reduce(z: &Tensor, maps: &Tensor) -> Result<Tensor> {
 /// broadcast over coils and re/im. Self-adjoint, so its backward is itself (CPU: one pass).
 pub fn apply_mask(k: &Tensor, mask: &Tensor) -> Result<Tensor> {
     if kernels::fused(&[k, mask]) && !mask.track_op() {
-        k.contiguous()?.apply_op2(&mask.contiguous()?, kernels::MaskMul)
+        k.contiguous()?.apply_op2(&mask.contiguous()?, kernels::Fused::Mask)
     } else {
         k.broadcast_mul(mask)
     }
@@ -232,45 +232,24 @@ mod kernels {
         y
     }
 
-    /// [`super::expand`]: (x (N,1,H,W,2), maps (N,C,H,W,2)) → (N,C,H,W,2).
-    pub(super) struct Expand;
-    /// [`super::reduce`]: (z (N,C,H,W,2), maps (N,C,H,W,2)) → (N,1,H,W,2).
-    pub(super) struct Reduce;
-    /// [`super::apply_mask`]: (k (N,C,H,W,2), mask (N,1,H,W,1)) → (N,C,H,W,2).
-    pub(super) struct MaskMul;
-
-    impl CustomOp2 for Expand {
-        fn name(&self) -> &'static str {
-            "sense-expand"
-        }
-
-        fn cpu_fwd(
-            &self,
-            s1: &CpuStorage,
-            l1: &Layout,
-            s2: &CpuStorage,
-            l2: &Layout,
-        ) -> Result<(CpuStorage, Shape)> {
-            let (_, c, p) = ncp(l2);
-            Ok((dispatch!(s1, l1, s2, l2, expand, c, p), l2.shape().clone()))
-        }
-
-        fn bwd(
-            &self,
-            x: &Tensor,
-            maps: &Tensor,
-            _: &Tensor,
-            g: &Tensor,
-        ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-            // d/dx = Σ_c conj(s_c)·g_c; d/ds_c = conj(x)·g_c (only if the maps are trained).
-            let dmaps = if maps.track_op() { Some(super::conj_mul(x, g)?) } else { None };
-            Ok((Some(super::reduce(g, maps)?), dmaps))
-        }
+    /// The three fused ops; see [`super::expand`], [`super::reduce`], [`super::apply_mask`].
+    #[derive(Clone, Copy, Debug)]
+    pub(super) enum Fused {
+        /// (x (N,1,H,W,2), maps (N,C,H,W,2)) → (N,C,H,W,2).
+        Expand,
+        /// (z (N,C,H,W,2), maps (N,C,H,W,2)) → (N,1,H,W,2).
+        Reduce,
+        /// (k (N,C,H,W,2), mask (N,1,H,W,1)) → (N,C,H,W,2).
+        Mask,
     }
 
-    impl CustomOp2 for Reduce {
+    impl CustomOp2 for Fused {
         fn name(&self) -> &'static str {
-            "sense-reduce"
+            match self {
+                Self::Expand => "sense-expand",
+                Self::Reduce => "sense-reduce",
+                Self::Mask => "sense-mask",
+            }
         }
 
         fn cpu_fwd(
@@ -280,48 +259,37 @@ mod kernels {
             s2: &CpuStorage,
             l2: &Layout,
         ) -> Result<(CpuStorage, Shape)> {
-            let (n, c, p) = ncp(l2);
-            let d = l2.dims();
-            Ok((dispatch!(s1, l1, s2, l2, reduce, c, p), Shape::from((n, 1, d[2], d[3], 2))))
+            // The coil data's (N, C, H·W): the maps for Expand / Reduce, the k-space for Mask.
+            let (n, c, p) = ncp(if matches!(self, Self::Mask) { l1 } else { l2 });
+            let d = l1.dims();
+            Ok(match self {
+                Self::Expand => (dispatch!(s1, l1, s2, l2, expand, c, p), l2.shape().clone()),
+                Self::Reduce => (dispatch!(s1, l1, s2, l2, reduce, c, p), Shape::from((n, 1, d[2], d[3], 2))),
+                Self::Mask => (dispatch!(s1, l1, s2, l2, mask, c, p), l1.shape().clone()),
+            })
         }
 
         fn bwd(
             &self,
-            z: &Tensor,
-            maps: &Tensor,
+            a: &Tensor,
+            b: &Tensor,
             _: &Tensor,
             g: &Tensor,
         ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-            // d/dz_c = s_c·g; d/ds_c = conj(g)·z_c (only if the maps are trained).
-            let dmaps = if maps.track_op() { Some(super::conj_mul(g, z)?) } else { None };
-            Ok((Some(super::expand(g, maps)?), dmaps))
-        }
-    }
-
-    impl CustomOp2 for MaskMul {
-        fn name(&self) -> &'static str {
-            "sense-mask"
-        }
-
-        fn cpu_fwd(
-            &self,
-            s1: &CpuStorage,
-            l1: &Layout,
-            s2: &CpuStorage,
-            l2: &Layout,
-        ) -> Result<(CpuStorage, Shape)> {
-            let (_, c, p) = ncp(l1);
-            Ok((dispatch!(s1, l1, s2, l2, mask, c, p), l1.shape().clone()))
-        }
-
-        fn bwd(
-            &self,
-            _: &Tensor,
-            m: &Tensor,
-            _: &Tensor,
-            g: &Tensor,
-        ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-            Ok((Some(super::apply_mask(g, m)?), None))
+            // Expand z_c = s_c·x: d/dx = Σ_c conj(s_c)·g_c, d/ds_c = conj(x)·g_c.
+            // Reduce x = Σ_c conj(s_c)·z_c: d/dz_c = s_c·g, d/ds_c = conj(g)·z_c.
+            // The maps' gradient only when they are trained; the mask is data.
+            Ok(match self {
+                Self::Expand => {
+                    let dmaps = if b.track_op() { Some(super::conj_mul(a, g)?) } else { None };
+                    (Some(super::reduce(g, b)?), dmaps)
+                }
+                Self::Reduce => {
+                    let dmaps = if b.track_op() { Some(super::conj_mul(g, a)?) } else { None };
+                    (Some(super::expand(g, b)?), dmaps)
+                }
+                Self::Mask => (Some(super::apply_mask(g, b)?), None),
+            })
         }
     }
 }
