@@ -152,9 +152,9 @@ def bart_alignment(image, work):
     return shift
 
 
-def run_recon(recon, scan, mask, acc, out):
+def run_recon(recon, scan, mask, acc, out, extra=(), method="all"):
     cmd = [recon, "--input", scan, "--mask", mask, "--acceleration", str(acc), "--seed", "0",
-           "--method", "all", "--json", "-o", out, "--force"]
+           "--method", method, "--json", "-o", out, "--force", *extra]
     res = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(res.stdout)
 
@@ -201,7 +201,16 @@ def main():
                     help="also print BART pics -l1 at random 4x for lambda 0.001-0.03 and "
                          "200 iterations (not written to the CSV)")
     ap.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
+    ap.add_argument("--model", default=None,
+                    help="recon --model for the network row (default: the built-in model)")
+    ap.add_argument("--adapt", type=int, default=0,
+                    help="also run the network with --adapt N (row method network_adapt)")
+    ap.add_argument("--masks", default=None,
+                    help="MASK:R,... instead of the default five (e.g. random:4,n2n:4)")
     args = ap.parse_args()
+    masks = MASKS if args.masks is None else [
+        (m.split(":")[0], int(m.split(":")[1])) for m in args.masks.split(",")]
+    extra = [] if args.model is None else ["--model", args.model]
     work = args.work or tempfile.mkdtemp(prefix="bart_comparison_")
     os.makedirs(work, exist_ok=True)
     rows = []
@@ -217,11 +226,21 @@ def main():
             sys.exit(f"{path}: the alignment check needs a reference of the k-space size")
         shift = bart_alignment(gt[n_slices // 2], work)
         print(f"{name}: k-space {kspace.shape}, pics output rolled by {shift}", flush=True)
-        for mask_name, acc in MASKS:
+        for mask_name, acc in masks:
             first = len(rows)
             out = os.path.join(work, f"{name}_{mask_name}_{acc}.h5")
             load = os.getloadavg()[0]
-            report = run_recon(args.recon, path, mask_name, acc, out)
+            report = run_recon(args.recon, path, mask_name, acc, out, extra)
+            if args.adapt > 0:
+                adapted = run_recon(args.recon, path, mask_name, acc, out + ".adapt.h5",
+                                    extra + ["--adapt", str(args.adapt)], method="network")
+                for m in adapted["metrics"]:
+                    if m["method"] == "network":
+                        report["metrics"].append(dict(m, method="network_adapt"))
+                        report["methods"].append(dict(
+                            method="network_adapt",
+                            seconds=next(t["seconds"] for t in adapted["methods"]
+                                         if t["method"] == "network")))
             with h5py.File(out, "r") as f:
                 mask = f["mask"][()].astype(np.float32)
             achieved = report["mask"]["achieved_acceleration"]

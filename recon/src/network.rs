@@ -149,12 +149,13 @@ impl NetworkRecon {
         if self.net.as_unrolled().is_some() {
             let y = kspace::undersample::undersample(kspace, mask)?;
             let maps = unrolled::infer::maps_for(&y, mask)?;
+            let initial = unrolled::initial::Initial::of_model(&self.meta.config);
             let x = if self.adapt > 0 {
                 let ck = self.origin.load(&self.device)?;
-                unrolled::infer::adapt(&ck, &y, mask, &maps, self.adapt, index as u64, &self.device)?;
-                unrolled::infer::reconstruct(&ck.net.detached(), &y, mask, &maps, &self.device)?
+                unrolled::infer::adapt(&ck, initial, &y, mask, &maps, self.adapt, index as u64, &self.device)?;
+                unrolled::infer::reconstruct(&ck.net.detached(), initial, &y, mask, &maps, &self.device)?
             } else {
-                unrolled::infer::reconstruct(&self.net, &y, mask, &maps, &self.device)?
+                unrolled::infer::reconstruct(&self.net, initial, &y, mask, &maps, &self.device)?
             };
             return Ok(kspace::undersample::center_crop(&x.mapv(|z| z.norm()), crop)?);
         }

@@ -1,7 +1,7 @@
 //! `recon train --net unrolled`: the unrolled network's options and run.
 
 use clap::Args as ClapArgs;
-use recon::train::{settings, train_unrolled, Pairs, SplitKind, UnrolledTrainConfig};
+use recon::train::{settings, train_unrolled, Initial, Pairs, SplitKind, UnrolledTrainConfig};
 use recon::ReconError;
 use std::path::PathBuf;
 
@@ -49,6 +49,17 @@ pub struct UnrolledArgs {
     /// unrolled: resolution levels of each cascade's U-Net (1 to 6; default 3).
     #[arg(long, value_parser = bounded(settings::LEVELS))]
     pub levels: Option<usize>,
+    /// unrolled: the image the cascades start from: zero-filled (Sᴴ Fᴴ y, default) or cs
+    /// (the L1-wavelet reconstruction of `--method cs`, which the network then refines).
+    #[arg(long, value_enum)]
+    pub initial: Option<InitialArg>,
+}
+
+/// `--initial`: where the unrolled network starts.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitialArg {
+    ZeroFilled,
+    Cs,
 }
 
 impl UnrolledArgs {
@@ -60,6 +71,7 @@ impl UnrolledArgs {
             ("--split-rho", self.split_rho.is_some()),
             ("--cascades", self.cascades.is_some()),
             ("--levels", self.levels.is_some()),
+            ("--initial", self.initial.is_some()),
         ];
         match given.iter().find(|(_, g)| *g) {
             Some((flag, _)) => Err(ReconError::Invalid(format!("{flag} needs --net unrolled"))),
@@ -95,6 +107,10 @@ pub fn run(a: Args) -> recon::Result<()> {
         max_phase: a.max_phase,
         crop: a.crop,
         net,
+        initial: match u.initial.unwrap_or(InitialArg::ZeroFilled) {
+            InitialArg::ZeroFilled => Initial::ZeroFilled,
+            InitialArg::Cs => Initial::Cs,
+        },
         steps: a.steps,
         batch: a.batch,
         lr_max: a.lr,

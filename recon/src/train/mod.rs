@@ -2,7 +2,7 @@
 //! ([`crate::engine`]). Nothing is defined here.
 
 pub use crate::engine::{RunControl, Targets, TrainReport};
-pub use crate::mri::unrolled::{train_unrolled, Pairs, SplitKind, UnrolledTrainConfig};
+pub use crate::mri::unrolled::{initial::Initial, train_unrolled, Pairs, SplitKind, UnrolledTrainConfig};
 pub use crate::mri::{train, Mode, TrainConfig};
 
 /// The bounds of the training options, which the CLI validates with.

@@ -7,7 +7,7 @@
 
 use kspace::C32;
 use models::{Device, Tensor, Unrolled};
-use ndarray::{Array2, Array3};
+use ndarray::{Array2, Array3, Axis};
 
 use crate::{
     tensor::{interleaved_batch, plane_batch},
@@ -20,6 +20,9 @@ pub struct NetInput {
     pub y: Tensor,
     pub mask: Tensor,
     pub maps: Tensor,
+    /// The first image (N, 1, H, W, 2) when it is not the zero-filled one
+    /// ([`super::initial::Initial`]).
+    pub x0: Option<Tensor>,
 }
 
 impl NetInput {
@@ -27,18 +30,30 @@ impl NetInput {
         y: &[&Array3<C32>],
         mask: &[&Array2<f32>],
         maps: &[&Array3<C32>],
+        x0: Option<&[Array2<C32>]>,
         device: &Device,
     ) -> Result<Self> {
+        let x0 = match x0 {
+            Some(x) => {
+                let planes: Vec<Array3<C32>> = x.iter().map(|a| a.clone().insert_axis(Axis(0))).collect();
+                Some(interleaved_batch(&planes.iter().collect::<Vec<_>>(), device)?)
+            }
+            None => None,
+        };
         Ok(Self {
             y: interleaved_batch(y, device)?,
             mask: plane_batch(mask, device)?,
             maps: interleaved_batch(maps, device)?,
+            x0,
         })
     }
 
     /// `x̂` (N, 1, H, W, 2): see the module documentation.
     pub fn image(&self, net: &Unrolled) -> candle_core::Result<Tensor> {
-        let x = net.forward(&self.y, &self.mask, &self.maps)?;
+        let x = match &self.x0 {
+            Some(x0) => net.forward_from(x0, &self.y, &self.mask, &self.maps)?,
+            None => net.forward(&self.y, &self.mask, &self.maps)?,
+        };
         let support = self.maps.sqr()?.sum_keepdim(4)?.sum_keepdim(1)?;
         x.broadcast_mul(&support)
     }

@@ -8,6 +8,7 @@ use models::UnrolledConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::initial::Initial;
 use super::super::config::{mask_family, mask_params, MaskSetting, COILS, MAX_PHASE};
 use crate::{
     engine::{
@@ -89,6 +90,9 @@ pub struct UnrolledTrainConfig {
     /// NIfTI slices are centre-cropped / padded to crop × crop.
     pub crop: usize,
     pub net: UnrolledConfig,
+    /// The first image the cascades refine (stored in the model: inference starts alike).
+    #[serde(default)]
+    pub initial: Initial,
     pub steps: u64,
     pub batch: usize,
     pub lr_max: f64,
@@ -117,6 +121,7 @@ impl UnrolledTrainConfig {
             max_phase: 1.5,
             crop: 256,
             net: UnrolledConfig::default(),
+            initial: Initial::ZeroFilled,
             steps: 2000,
             batch: 1,
             lr_max: 3e-4,
@@ -177,6 +182,7 @@ impl ResumeKey for UnrolledTrainConfig {
             max_phase,
             crop,
             net,
+            initial,
             steps,
             batch,
             lr_max,
@@ -197,6 +203,7 @@ impl ResumeKey for UnrolledTrainConfig {
             .field("--max-phase", &old.max_phase, max_phase)
             .field("--crop", &old.crop, crop)
             .field("--cascades/--width/--levels", &old.net, net)
+            .field("--initial", &old.initial, initial)
             .field("--steps", &old.steps, steps)
             .field("--batch", &old.batch, batch)
             .field("--lr", &old.lr_max, lr_max)
@@ -216,7 +223,7 @@ mod tests {
     #[test]
     fn resume_key_names_each_changed_setting() {
         let base = UnrolledTrainConfig::new(vec!["a.h5".into()], vec!["v.nii".into()], "m.safetensors".into());
-        let changes: [(&str, Change); 17] = [
+        let changes: [(&str, Change); 18] = [
             ("--data", |c| c.data.push("b.h5".into())),
             ("--val", |c| c.val.clear()),
             ("--pairs", |c| c.pairs = Pairs::Split),
@@ -228,6 +235,7 @@ mod tests {
             ("--max-phase", |c| c.max_phase = 0.5),
             ("--crop", |c| c.crop = 128),
             ("--cascades/--width/--levels", |c| c.net.cascades += 1),
+            ("--initial", |c| c.initial = Initial::Cs),
             ("--steps", |c| c.steps += 1),
             ("--batch", |c| c.batch = 2),
             ("--lr", |c| c.lr_max = 1e-4),

@@ -1,7 +1,8 @@
 //! Inference with an unrolled network, and scan-specific adaptation (`recon --adapt N`).
 //!
 //! Inference: maps from the undersampled data (ESPIRiT, [`crate::classical::slice_maps`]),
-//! `scale = max |Sᴴ Fᴴ y|`, `x̂ = Unrolled(y/scale, M, S)·scale` ([`NetInput::image`]).
+//! `scale = max |Sᴴ Fᴴ y|`, `x̂ = Unrolled(y/scale, M, S)·scale` ([`NetInput::image`]), the
+//! cascades starting from the model's [`Initial`] image.
 //!
 //! Adaptation (zero-shot self-supervision, Yaman et al., ICLR 2022): before reconstructing
 //! a slice, the model is fine-tuned on that slice alone for N Adam steps; step t splits the
@@ -14,7 +15,7 @@ use kspace::{rng::MaskRng, split, SamplingMask, C32};
 use models::{AdamConfig, Checkpoint, Device, Loss, StepParams};
 use ndarray::{Array2, Array3};
 
-use super::{apply::NetInput, pairs::input_scale, recipe::unrolled};
+use super::{apply::NetInput, initial::Initial, pairs::input_scale, recipe::unrolled};
 use crate::{
     classical::{slice_maps, MapsChoice},
     tensor::{from_interleaved, interleaved_batch, plane_batch},
@@ -35,13 +36,16 @@ pub fn maps_for(y: &Array3<C32>, mask: &SamplingMask) -> Result<Array3<C32>> {
 /// from [`maps_for`]. Returns the complex image.
 pub fn reconstruct(
     net: &models::Network,
+    initial: Initial,
     y: &Array3<C32>,
     mask: &SamplingMask,
     maps: &Array3<C32>,
     device: &Device,
 ) -> Result<Array2<C32>> {
     let scale = input_scale(y, maps)?;
-    let input = NetInput::new(&[&y.mapv(|z| z / scale)], &[&mask.as_f32()], &[maps], device)?;
+    let y = y.mapv(|z| z / scale);
+    let x0 = initial.image(&y, mask, maps)?.map(|x| vec![x]);
+    let input = NetInput::new(&[&y], &[&mask.as_f32()], &[maps], x0.as_deref(), device)?;
     let x = from_interleaved(&input.image(unrolled(net)?)?)?.remove(0);
     Ok(x.mapv(|z| z * scale))
 }
@@ -50,6 +54,7 @@ pub fn reconstruct(
 /// documentation); `key` distinguishes slices.
 pub fn adapt(
     ck: &Checkpoint,
+    initial: Initial,
     y: &Array3<C32>,
     mask: &SamplingMask,
     maps: &Array3<C32>,
@@ -73,7 +78,16 @@ pub fn adapt(
             a.zip_mut_with(&theta, |z, &m| *z *= m);
             b.zip_mut_with(&lambda, |z, &m| *z *= m);
         }
-        let input = NetInput { y: interleaved_batch(&[&y_in], device)?, mask: plane_batch(&[&theta], device)?, maps: maps_t.clone() };
+        let x0 = match initial.image(&y_in, &p.input, maps)? {
+            Some(x) => Some(interleaved_batch(&[&x.insert_axis(ndarray::Axis(0))], device)?),
+            None => None,
+        };
+        let input = NetInput {
+            y: interleaved_batch(&[&y_in], device)?,
+            mask: plane_batch(&[&theta], device)?,
+            maps: maps_t.clone(),
+            x0,
+        };
         let k = input.kspace_of(&input.image(net)?)?;
         let target = interleaved_batch(&[&y_t], device)?;
         let weight = plane_batch(&[&(&p.weight * &lambda)], device)?;

@@ -6,6 +6,7 @@
 //!   files as acquired), with ESPIRiT maps;
 //! - [`pairs`]: input and target sample sets per step (`simulate`, `split`, `repeats`,
 //!   `full`);
+//! - [`initial`]: where the cascades start (zero-filled or compressed sensing);
 //! - [`apply`]: the network on k-space, shared by every path below;
 //! - [`recipe`]: the training recipe on the engine and [`train_unrolled`];
 //! - [`infer`]: reconstruction and `--adapt`.
@@ -13,6 +14,7 @@
 pub mod apply;
 pub mod config;
 pub mod infer;
+pub mod initial;
 pub mod pairs;
 pub mod recipe;
 pub mod source;

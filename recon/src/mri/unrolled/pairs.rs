@@ -44,11 +44,34 @@ pub struct KPair {
     pub target: Array3<C32>,
     /// Loss weight per bin (0 outside Λ).
     pub weight: Array2<f32>,
+    /// The first image of the cascades (`--initial cs`), in the scaled units.
+    pub x0: Option<Array2<C32>>,
 }
 
 /// The masks of `cfg` (one per mask setting).
 pub fn mask_funcs(cfg: &UnrolledTrainConfig) -> Result<Vec<Box<dyn MaskFunc>>> {
     Ok(cfg.params.iter().map(|p| cfg.mask.build(p)).collect::<kspace::Result<Vec<_>>>()?)
+}
+
+/// `Invalid` naming the first slice `pairs` cannot use: simulated and fully sampled targets
+/// need fully sampled data, repeats a second acquisition. Checked before training starts.
+pub fn check_data(pairs: Pairs, slices: &[KSlice]) -> Result<()> {
+    let unusable = slices.iter().find(|s| match pairs {
+        Pairs::Simulate | Pairs::Full => !s.fully_sampled,
+        Pairs::Repeats => s.repeat.is_none(),
+        Pairs::Split => false,
+    });
+    match unusable {
+        None => Ok(()),
+        Some(s) if pairs == Pairs::Repeats => {
+            Err(ReconError::Invalid(format!("{}: no second acquisition for --pairs repeats", s.id)))
+        }
+        Some(s) => Err(ReconError::Invalid(format!(
+            "{}: --pairs {} needs fully sampled data (this slice is undersampled): use --pairs split",
+            s.id,
+            pairs.name()
+        ))),
+    }
 }
 
 /// One mask of a uniformly drawn setting.
@@ -123,7 +146,7 @@ pub fn make_pair(
             if !s.fully_sampled {
                 return Err(need_full(cfg.pairs.name()));
             }
-            let a = draw(masks, shape, rng)?.as_f32();
+            let a = draw(masks, shape, rng)?;
             if cfg.pairs == Pairs::Full {
                 (a, Array2::ones(shape), Array2::ones(shape), k, k)
             } else {
@@ -136,29 +159,26 @@ pub fn make_pair(
                 .zip(scheme)
                 .ok_or_else(|| ReconError::Failed("split pairs without an acquisition or a scheme".into()))?;
             let p = scheme.draw(omega, rng)?;
-            (p.input.as_f32(), p.target.mapv(|b| if b { 1.0 } else { 0.0 }), p.weight, k, k)
+            (p.input, p.target.mapv(|b| if b { 1.0 } else { 0.0 }), p.weight, k, k)
         }
         Pairs::Repeats => {
             let (k2, m2) = s.repeat.as_ref().ok_or_else(|| {
                 ReconError::Invalid(format!("{}: no second acquisition for --pairs repeats", s.id))
             })?;
-            let (a, b) = (s.acquired.as_f32(), m2.as_f32());
             if rng.uniform() < 0.5 {
-                (a, b.clone(), b, k, k2)
+                (s.acquired.clone(), m2.as_f32(), m2.as_f32(), k, k2)
             } else {
-                (b, a.clone(), a, k2, k)
+                (m2.clone(), s.acquired.as_f32(), s.acquired.as_f32(), k2, k)
             }
         }
     };
-    let input = masked(input_k, &theta);
+    let input_mask = theta.as_f32();
+    let input = masked(input_k, &input_mask);
     let scale = input_scale(&input, &s.maps)?;
+    let input = input.mapv(|z| z / scale);
+    let x0 = cfg.initial.image(&input, &theta, &s.maps)?;
     let target = masked(target_k, &lambda);
-    Ok(KPair {
-        input: input.mapv(|z| z / scale),
-        input_mask: theta,
-        target: target.mapv(|z| z / scale),
-        weight: &weight * &lambda,
-    })
+    Ok(KPair { input, input_mask, target: target.mapv(|z| z / scale), weight: &weight * &lambda, x0 })
 }
 
 /// `max |Sᴴ Fᴴ y|`: the scale every pair and inference divides by.

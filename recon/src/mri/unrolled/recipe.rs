@@ -15,7 +15,8 @@ use super::{
     super::recipe::schedule,
     apply::NetInput,
     config::{Pairs, UnrolledTrainConfig},
-    pairs::{acquisition, input_scale, make_pair, mask_funcs, split_scheme, KPair},
+    initial::Initial,
+    pairs::{acquisition, check_data, input_scale, make_pair, mask_funcs, split_scheme, KPair},
     source::{self, KSlice, SourceOptions},
 };
 use crate::{
@@ -30,6 +31,7 @@ use crate::{
 /// A fixed validation slice: undersampled input (scaled), its maps, and the reference.
 struct ValItem {
     y: Array3<C32>,
+    x0: Option<Array2<C32>>,
     mask: Array2<f32>,
     maps: Array3<C32>,
     scale: f32,
@@ -67,7 +69,7 @@ fn magnitude(x: &Array2<C32>, scale: f32, shape: (usize, usize)) -> Result<Array
     Ok(kspace::undersample::center_crop(&x.mapv(|z| z.norm() * scale), shape)?)
 }
 
-fn val_item(s: &KSlice, mask: &SamplingMask) -> Result<ValItem> {
+fn val_item(s: &KSlice, mask: &SamplingMask, initial: Initial) -> Result<ValItem> {
     let reference = s
         .reference
         .clone()
@@ -77,7 +79,9 @@ fn val_item(s: &KSlice, mask: &SamplingMask) -> Result<ValItem> {
     let scale = input_scale(&y, &maps)?;
     let zf = kspace::coils::combine(&kspace::ifft2c(&y), &maps)?;
     let zero_filled = magnitude(&zf, 1.0, reference.dim())?;
-    Ok(ValItem { y: y.mapv(|z| z / scale), mask: mask.as_f32(), maps, scale, reference, zero_filled })
+    let y = y.mapv(|z| z / scale);
+    let x0 = initial.image(&y, mask, &maps)?;
+    Ok(ValItem { y, x0, mask: mask.as_f32(), maps, scale, reference, zero_filled })
 }
 
 impl<'a> UnrolledRecipe<'a> {
@@ -122,6 +126,7 @@ impl<'a> Recipe<'a> for UnrolledRecipe<'a> {
             max_slices: cfg.max_train_slices,
         };
         let train = source::load(&cfg.data, &opts)?;
+        check_data(cfg.pairs, &train)?;
         let omegas = train
             .iter()
             .enumerate()
@@ -142,7 +147,7 @@ impl<'a> Recipe<'a> for UnrolledRecipe<'a> {
                 .map(|(i, s)| {
                     let key = [cfg.seed as u32, (cfg.seed >> 32) as u32, i as u32, 0x7A1];
                     let mask = first.sample_with_rng(s.acquired.shape(), &mut MaskRng::from_words(key))?;
-                    val_item(s, &mask)
+                    val_item(s, &mask, cfg.initial)
                 })
                 .collect::<Result<Vec<_>>>()?
         };
@@ -160,10 +165,12 @@ impl<'a> Recipe<'a> for UnrolledRecipe<'a> {
         let pairs = self.pairs(step)?;
         let idx = engine::step_items(self.train.len(), self.cfg.seed, step, self.cfg.batch);
         let maps: Vec<&Array3<C32>> = idx.iter().map(|&i| &self.train[i].maps).collect();
+        let x0: Option<Vec<Array2<C32>>> = pairs.iter().map(|p| p.x0.clone()).collect();
         let input = NetInput::new(
             &pairs.iter().map(|p| &p.input).collect::<Vec<_>>(),
             &pairs.iter().map(|p| &p.input_mask).collect::<Vec<_>>(),
             &maps,
+            x0.as_deref(),
             &self.device,
         )?;
         let x = input.image(unrolled(net)?)?;
@@ -181,7 +188,8 @@ impl<'a> Recipe<'a> for UnrolledRecipe<'a> {
         let u = unrolled(&net)?;
         let (mut sum_net, mut sum_in) = (0.0, 0.0);
         for v in &self.val {
-            let input = NetInput::new(&[&v.y], &[&v.mask], &[&v.maps], &self.device)?;
+            let x0 = v.x0.clone().map(|x| vec![x]);
+            let input = NetInput::new(&[&v.y], &[&v.mask], &[&v.maps], x0.as_deref(), &self.device)?;
             let x = from_interleaved(&input.image(u)?)?.remove(0);
             let out = magnitude(&x, v.scale, v.reference.dim())?;
             let r = v.reference.view().insert_axis(Axis(0));

@@ -115,7 +115,7 @@ fn adam_steps_on_a_fixed_pair_lower_the_kspace_loss() {
     let varmap = VarMap::new();
     let arch = NetConfig::Unrolled(UnrolledConfig { cascades: 2, width: 6, levels: 2 });
     let net = Network::init(&arch, &varmap, 0, models::DType::F32, &device).unwrap();
-    let input = NetInput::new(&[&p.input], &[&p.input_mask], &[&s.maps], &device).unwrap();
+    let input = NetInput::new(&[&p.input], &[&p.input_mask], &[&s.maps], None, &device).unwrap();
     let target = interleaved_batch(&[&p.target], &device).unwrap();
     let weight = plane_batch(&[&p.weight], &device).unwrap();
     let mut adam = models::Adam::new(&varmap, models::AdamConfig::default()).unwrap();
