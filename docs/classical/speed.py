@@ -20,7 +20,9 @@ then, `--repeats` times and interleaved so that both see the same load:
     bart pics -S -R T:3:0:0.01 -i 50 ksp maps out
 
 (iterations as recon's defaults: 30 CG for sense, 50 FISTA / ADMM for cs / tv; BART with its
-default threads). Each figure is the minimum over the repeats; the 1-minute load average is
+default threads; `--single-thread` runs both on one thread, RAYON_NUM_THREADS=1 and
+OMP_NUM_THREADS=1, which is what survives a loaded machine: BART's OpenMP threads slow down
+several-fold when other jobs share the cores). Each figure is the minimum over the repeats; the 1-minute load average is
 printed beside it. recon's figure includes its map estimation; BART's excludes `ecalib`
 (timed separately: the last column).
 """
@@ -61,19 +63,28 @@ def main():
     ap.add_argument("--bart-slices", type=int, default=2,
                     help="slices BART is timed on (evenly spread; per-slice times are alike)")
     ap.add_argument("--methods", default="sense,cs,tv")
+    ap.add_argument("--single-thread", action="store_true",
+                    help="recon and BART on one thread each (RAYON_NUM_THREADS / OMP_NUM_THREADS=1)")
+    ap.add_argument("--masks", default=None, help="e.g. random:4,poisson:4 (default: all five)")
     args = ap.parse_args()
+    if args.single_thread:
+        os.environ["RAYON_NUM_THREADS"] = "1"
+        os.environ["OMP_NUM_THREADS"] = "1"
+    masks = MASKS if not args.masks else [
+        (m.split(":")[0], int(m.split(":")[1])) for m in args.masks.split(",")]
     methods = args.methods.split(",")
     work = tempfile.mkdtemp(prefix="recon_speed_")
     with h5py.File(args.scan, "r") as f:
         kspace = f["kspace"][()]
     n_slices = kspace.shape[0]
     picks = np.linspace(0, n_slices - 1, min(args.bart_slices, n_slices)).round().astype(int)
-    print(f"{args.scan}: k-space {kspace.shape}, {os.cpu_count()} CPUs; seconds per slice, "
+    threads = "one thread each" if args.single_thread else "default threads"
+    print(f"{args.scan}: k-space {kspace.shape}, {os.cpu_count()} CPUs, {threads}; seconds per slice, "
           "min over repeats (load = 1-minute average at that run)")
     print("| mask | " + " | ".join(f"{m} recon \\| BART (×)" for m in methods)
           + " | BART ecalib | load |")
     print("|---|" + "---|" * (len(methods) + 2))
-    for mask_name, acc in MASKS:
+    for mask_name, acc in masks:
         out = os.path.join(work, "r.h5")
         _, report = recon_seconds(args.recon, args.scan, mask_name, acc, "cs", out)
         with h5py.File(out, "r") as f:
