@@ -16,6 +16,9 @@
 //! are at least as many coils as threads, otherwise one coil at a time with the FFT itself
 //! parallel. The FFT plan is made once (shared, cached) and the per-coil buffer is reused.
 
+mod lines;
+pub use lines::{LineAxis, LineNormal};
+
 use crate::fft::{global_planner, Fft2c};
 use crate::{KspaceError, Result, SamplingMask, C32};
 use ndarray::{Array2, Array3, Array4, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, Zip};
@@ -33,6 +36,8 @@ pub struct SenseOperator {
     plan: Arc<Fft2c>,
     /// Per-coil work buffer `(C, H, W)`, reused by every application.
     work: Array3<C32>,
+    /// The 1-D normal operator when the pattern depends on one axis only ([`LineNormal`]).
+    lines: Option<LineNormal>,
 }
 
 impl SenseOperator {
@@ -61,7 +66,9 @@ impl SenseOperator {
         }
         let pattern = mask.keep.mapv(|k| if k { 1.0 } else { 0.0 });
         let plan = global_planner().plan(h, w);
-        Ok(SenseOperator { work: Array3::zeros((c, h, w)), maps, mask: mask.clone(), pattern, plan })
+        let maps = if maps.is_standard_layout() { maps } else { maps.as_standard_layout().into_owned() };
+        let lines = LineNormal::new(mask);
+        Ok(SenseOperator { work: Array3::zeros((c, h, w)), maps, mask: mask.clone(), pattern, plan, lines })
     }
 
     /// Coils C.
@@ -142,8 +149,32 @@ impl SenseOperator {
     }
 
     /// `x_out = (AᴴA + λ I) x` (λ = 0: the normal operator). Only one coil image per coil is
-    /// held, never the k-space.
+    /// held, never the k-space. For a pattern that depends on one axis only, 1-D FFTs along
+    /// that axis ([`LineNormal`]; equal up to float rounding).
     pub fn normal(&mut self, x: &ArrayView3<C32>, lambda: f32, out: &mut ArrayViewMut3<C32>) -> Result<()> {
+        self.check("normal image", x.shape(), self.image_shape())?;
+        self.check("normal output", out.shape(), self.image_shape())?;
+        if let Some(lines) = &self.lines {
+            if lines.apply(&self.maps, x, lambda, out) {
+                return Ok(());
+            }
+        }
+        self.normal_2d(x, lambda, out)
+    }
+
+    /// Whether [`SenseOperator::normal`] runs 1-D FFTs (and along which axis).
+    pub fn line_axis(&self) -> Option<LineAxis> {
+        self.lines.as_ref().map(|l| l.axis())
+    }
+
+    /// [`SenseOperator::normal`] with 2-D FFTs whatever the pattern (the reference the 1-D
+    /// form is tested against).
+    pub fn normal_2d(
+        &mut self,
+        x: &ArrayView3<C32>,
+        lambda: f32,
+        out: &mut ArrayViewMut3<C32>,
+    ) -> Result<()> {
         self.check("normal image", x.shape(), self.image_shape())?;
         self.check("normal output", out.shape(), self.image_shape())?;
         let (maps, pat, plan) = (&self.maps, &self.pattern, &*self.plan);
