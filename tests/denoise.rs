@@ -300,11 +300,11 @@ fn bad_input_gets_a_one_line_error_naming_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("junk.png") && !err.contains("panicked"), "{err}");
     // An MRI model is refused by name.
-    let out = recon(&["denoise", "--input", s(&junk), "--model", "data/models/n2n_complex.safetensors"]);
+    let out = recon(&["denoise", "--input", s(&junk), "--model", "data/models/unrolled_2d.safetensors"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success()
-            && err.contains("n2n_complex.safetensors")
+            && err.contains("unrolled_2d.safetensors")
             && err.contains("not a denoising model"),
         "{err}"
     );

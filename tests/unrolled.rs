@@ -21,7 +21,8 @@ fn scratch(test: &str) -> PathBuf {
 /// column plus the 6 central ones, with the `mask` dataset and no reference.
 fn undersampled_scan(path: &Path, slices: usize, n: usize, shift: usize) {
     let maps = kspace::coils::synthetic_sensitivities(4, n, n).unwrap();
-    let keep: Vec<bool> = (0..n).map(|j| (j + shift) % 2 == 0 || (n / 2 - 3..n / 2 + 3).contains(&j)).collect();
+    let keep: Vec<bool> =
+        (0..n).map(|j| (j + shift) % 2 == 0 || (n / 2 - 3..n / 2 + 3).contains(&j)).collect();
     let mut k = ArrayD::<C32>::zeros(IxDyn(&[slices, 4, n, n]));
     for sl in 0..slices {
         let img = phantom(n, n).mapv(|v| v * (1.0 + 0.1 * sl as f32));
@@ -45,8 +46,26 @@ fn split_training_on_undersampled_files_writes_a_model_that_reconstructs_and_ada
     undersampled_scan(&data.join("b.h5"), 1, 32, 1);
     let model = dir.join("m.safetensors");
     let out = recon(&[
-        "train", "--net", "unrolled", "--pairs", "split", "--data", s(&data), "--steps", "3", "--batch", "1",
-        "--cascades", "2", "--width", "4", "--levels", "1", "--out", s(&model), "--json",
+        "train",
+        "--net",
+        "unrolled",
+        "--pairs",
+        "split",
+        "--data",
+        s(&data),
+        "--steps",
+        "3",
+        "--batch",
+        "1",
+        "--cascades",
+        "2",
+        "--width",
+        "4",
+        "--levels",
+        "1",
+        "--out",
+        s(&model),
+        "--json",
     ]);
     let r = json(&out);
     assert_eq!((r["steps"].as_u64(), r["train_slices"].as_u64()), (Some(3), Some(3)), "{r}");
@@ -56,7 +75,15 @@ fn split_training_on_undersampled_files_writes_a_model_that_reconstructs_and_ada
     for adapt in ["0", "2"] {
         let o = dir.join(format!("r{adapt}.h5"));
         let out = recon(&[
-            "--input", s(&data.join("a.h5")), "--model", s(&model), "--adapt", adapt, "-o", s(&o), "--json",
+            "--input",
+            s(&data.join("a.h5")),
+            "--model",
+            s(&model),
+            "--adapt",
+            adapt,
+            "-o",
+            s(&o),
+            "--json",
         ]);
         let r = json(&out);
         assert_eq!(r["method"], "network", "{r}");
@@ -73,11 +100,21 @@ fn unrolled_options_are_refused_where_they_do_not_apply() {
     let dir = scratch("refuse");
     let scan = dir.join("u.h5");
     undersampled_scan(&scan, 1, 16, 0);
-    let out = recon(&["train", "--data", s(&scan), "--pairs", "split", "--out", s(&dir.join("m.safetensors"))]);
+    let out =
+        recon(&["train", "--data", s(&scan), "--pairs", "split", "--out", s(&dir.join("m.safetensors"))]);
     fails(&out, 2, &["--pairs", "--net unrolled"]);
     // Simulated pairs need fully sampled data; this file is undersampled.
     let out = recon(&[
-        "train", "--net", "unrolled", "--pairs", "simulate", "--data", s(&scan), "--steps", "1", "--out",
+        "train",
+        "--net",
+        "unrolled",
+        "--pairs",
+        "simulate",
+        "--data",
+        s(&scan),
+        "--steps",
+        "1",
+        "--out",
         s(&dir.join("m.safetensors")),
     ]);
     fails(&out, 2, &["u.h5", "--pairs split"]);

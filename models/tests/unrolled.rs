@@ -10,15 +10,9 @@ use models::{
 };
 use ndarray::{Array2, Array3};
 
-/// Seeded values in [−1, 1).
+/// Seeded values in [−1, 1) (numpy-compatible generator of kspace).
 fn values(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2. - 1.
-        })
-        .collect()
+    kspace::rng::MaskRng::from_seed(seed as u32).uniform_vec(n).into_iter().map(|u| 2.0 * u - 1.0).collect()
 }
 
 fn random(shape: &[usize], seed: u64, dtype: DType) -> Tensor {

@@ -1,12 +1,15 @@
 //! Reconstruction with a trained network: which model (a file, a default shipped inside the
 //! binary, or none) and how it is applied to one slice of a scan.
 //!
-//! Two default models ship in the binary (trained by `recon train` on Colin27 with the
-//! commands in `data/README.md`, complex mode with synthetic phase and coils, f16):
-//! [`DEFAULT_N2N`] for 2-D masks (`n2n`, `gaussian`, `poisson`, `radial`) and
+//! Two default models ship in the binary (trained by `recon train --net unrolled` on
+//! Colin27 simulated as 8-coil scans, Noise2Noise pairs in k-space — no fully sampled
+//! target — with the commands in `data/README.md`): unrolled networks whose cascades refine
+//! the compressed-sensing reconstruction (`--initial cs`). [`DEFAULT_N2N`] for 2-D masks
+//! (`n2n`, `gaussian`, `poisson`, `radial`; trained on Poisson 4× and 8×) and
 //! [`DEFAULT_CARTESIAN`] for 1-D Cartesian masks (fastMRI's families and `gaussian1d`,
-//! trained at 4× / 0.08 and 8× / 0.04). A mask with per-column structure picks the
-//! Cartesian one; fully sampled data (`--mask none`) uses none.
+//! trained on random 4× / 0.08 and 8× / 0.04). A mask with per-column structure picks the
+//! Cartesian one; fully sampled data (`--mask none`) uses none. They take any coil count
+//! and matrix size.
 //!
 //! `--model NAME` also names a built-in model: `default-cartesian` or `default-n2n`. A file
 //! of that name in the current folder wins (a path that exists is always a file); otherwise
@@ -45,18 +48,18 @@ pub struct DefaultModel {
 /// Default for 2-D masks.
 pub const DEFAULT_N2N: DefaultModel = DefaultModel {
     name: "default-n2n",
-    about: "complex U-Net, n2n 2-D mask (p_edge 0.025), noisy targets",
-    bytes: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/models/n2n_complex.safetensors")),
+    about: "unrolled network refining CS, 2-D Poisson masks 4x and 8x, noisy k-space targets",
+    bytes: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/models/unrolled_2d.safetensors")),
 };
 
 /// Default for 1-D Cartesian masks.
 pub const DEFAULT_CARTESIAN: DefaultModel = DefaultModel {
     name: "default-cartesian",
     about:
-        "complex U-Net, 1-D random Cartesian masks 4x/0.08 and 8x/0.04, noisy targets, uncompensated input",
+        "unrolled network refining CS, 1-D random Cartesian masks 4x/0.08 and 8x/0.04, noisy k-space targets",
     bytes: include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../data/models/cartesian_complex.safetensors"
+        "/../data/models/unrolled_cartesian.safetensors"
     )),
 };
 
@@ -133,7 +136,12 @@ impl NetworkRecon {
     /// Network + data consistency on one slice of coil k-space (C, H, W), magnitude
     /// cropped to `crop`. Complex models take any number of coils (maps estimated from the
     /// data, [`sensitivities`]); magnitude models take one coil.
-    pub fn slice(&self, kspace: &Array3<C32>, mask: &SamplingMask, crop: (usize, usize)) -> Result<Array2<f32>> {
+    pub fn slice(
+        &self,
+        kspace: &Array3<C32>,
+        mask: &SamplingMask,
+        crop: (usize, usize),
+    ) -> Result<Array2<f32>> {
         self.slice_at(0, kspace, mask, crop)
     }
 
@@ -152,7 +160,16 @@ impl NetworkRecon {
             let initial = unrolled::initial::Initial::of_model(&self.meta.config);
             let x = if self.adapt > 0 {
                 let ck = self.origin.load(&self.device)?;
-                unrolled::infer::adapt(&ck, initial, &y, mask, &maps, self.adapt, index as u64, &self.device)?;
+                unrolled::infer::adapt(
+                    &ck,
+                    initial,
+                    &y,
+                    mask,
+                    &maps,
+                    self.adapt,
+                    index as u64,
+                    &self.device,
+                )?;
                 unrolled::infer::reconstruct(&ck.net.detached(), initial, &y, mask, &maps, &self.device)?
             } else {
                 unrolled::infer::reconstruct(&self.net, initial, &y, mask, &maps, &self.device)?

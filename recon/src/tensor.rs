@@ -71,6 +71,10 @@ pub fn from_interleaved(t: &Tensor) -> Result<Vec<ndarray::Array2<C32>>> {
     let v: Vec<f32> = t.to_dtype(DType::F32).and_then(|t| t.flatten_all()?.to_vec1())?;
     Ok(v.chunks_exact(2 * h * w)
         .take(n)
-        .map(|c| ndarray::Array2::from_shape_fn((h, w), |(i, j)| C32::new(c[2 * (i * w + j)], c[2 * (i * w + j) + 1])))
+        .map(|c| {
+            ndarray::Array2::from_shape_fn((h, w), |(i, j)| {
+                C32::new(c[2 * (i * w + j)], c[2 * (i * w + j) + 1])
+            })
+        })
         .collect())
 }

@@ -1,10 +1,11 @@
 //! `recon train`: learn a reconstruction network from pairs of independently undersampled
 //! slices (Noise2Noise), or from clean targets as the baseline.
 
+use super::unrolled::{InitialArg, PairsArg, SplitArg};
 use super::{bounded, finite_in, learning_rate, LossArg, MaskOpts, TargetsArg};
 use crate::{output::print_json, progress::Bar};
 use clap::Args as ClapArgs;
-use recon::train::{settings, train, Mode, TrainConfig};
+use recon::train::{settings, train, train_unrolled, Mode, TrainConfig, UnrolledTrainConfig};
 use recon::{MaskFamily, MaskParams, MaskSpec, ReconError};
 use std::path::PathBuf;
 
@@ -100,7 +101,7 @@ pub enum NetArg {
 
 pub fn run(a: Args) -> recon::Result<()> {
     if a.net == NetArg::Unrolled {
-        return super::unrolled::run(a);
+        return run_unrolled(a);
     }
     a.unrolled.reject_for_unet()?;
     let json = a.run.json;
@@ -132,7 +133,7 @@ pub fn run(a: Args) -> recon::Result<()> {
 }
 
 /// Prints what a training run did.
-pub fn report(r: &recon::train::TrainReport, json: bool) -> recon::Result<()> {
+fn report(r: &recon::train::TrainReport, json: bool) -> recon::Result<()> {
     if json {
         return print_json(r);
     }
@@ -156,7 +157,7 @@ const MAX_ACCELERATION: f64 = 1000.0;
 /// The family and one parameter set per acceleration (each pair draws one); `--center-fraction`
 /// gives one value per acceleration or one for all (default 0.08). n2n without
 /// `--acceleration` nor `p_edge` keeps the paper's p_edge = 0.025.
-pub fn masks(m: &MaskOpts, default: &str) -> recon::Result<(&'static MaskFamily, Vec<MaskParams>)> {
+fn masks(m: &MaskOpts, default: &str) -> recon::Result<(&'static MaskFamily, Vec<MaskParams>)> {
     let accs = if m.acceleration.is_empty() { vec![4.0] } else { m.acceleration.clone() };
     let fracs = if m.center_fraction.is_empty() { vec![0.08] } else { m.center_fraction.clone() };
     if fracs.len() != 1 && fracs.len() != accs.len() {
@@ -193,4 +194,37 @@ pub fn masks(m: &MaskOpts, default: &str) -> recon::Result<(&'static MaskFamily,
     }
     let family = family.ok_or_else(|| ReconError::Invalid("--acceleration: no value".into()))?;
     Ok((family, params))
+}
+
+/// `recon train --net unrolled`.
+fn run_unrolled(a: Args) -> recon::Result<()> {
+    let json = a.run.json;
+    let (mask, params) = masks(&a.mask, "random")?;
+    let u = &a.unrolled;
+    let base = UnrolledTrainConfig::new(a.data, a.val, PathBuf::new());
+    let mut net = base.net.clone();
+    net.cascades = u.cascades.unwrap_or(net.cascades);
+    net.levels = u.levels.unwrap_or(net.levels);
+    net.width = a.width.unwrap_or(net.width);
+    let cfg = UnrolledTrainConfig {
+        pairs: u.pairs.unwrap_or(PairsArg::Simulate).into(),
+        split: u.split.unwrap_or(SplitArg::Ssdu).into(),
+        rho: u.split_rho.unwrap_or(base.rho),
+        mask,
+        params,
+        coils: a.coils,
+        max_phase: a.max_phase,
+        crop: a.crop,
+        net,
+        initial: u.initial.unwrap_or(InitialArg::ZeroFilled).into(),
+        steps: a.steps,
+        batch: a.batch,
+        lr_max: a.lr,
+        seed: a.seed,
+        val_slices: a.val_slices,
+        max_train_slices: a.max_train_slices,
+        run: a.run.into(),
+        ..base
+    };
+    report(&train_unrolled(&cfg, &Bar::for_training(json))?, json)
 }

@@ -1,12 +1,10 @@
-//! `recon train --net unrolled`: the unrolled network's options and run.
+//! `recon train --net unrolled`: the unrolled network's options, as typed values.
 
 use clap::Args as ClapArgs;
-use recon::train::{settings, train_unrolled, Initial, Pairs, SplitKind, UnrolledTrainConfig};
+use recon::train::{settings, Initial, Pairs, SplitKind};
 use recon::ReconError;
-use std::path::PathBuf;
 
-use super::{bounded, train::Args};
-use crate::progress::Bar;
+use super::bounded;
 
 /// `--pairs`: how the self-supervised training pairs are made.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,45 +78,31 @@ impl UnrolledArgs {
     }
 }
 
-pub fn run(a: Args) -> recon::Result<()> {
-    let json = a.run.json;
-    let (mask, params) = super::train::masks(&a.mask, "random")?;
-    let u = &a.unrolled;
-    let base = UnrolledTrainConfig::new(a.data, a.val, PathBuf::new());
-    let mut net = base.net.clone();
-    net.cascades = u.cascades.unwrap_or(net.cascades);
-    net.levels = u.levels.unwrap_or(net.levels);
-    net.width = a.width.unwrap_or(net.width);
-    let cfg = UnrolledTrainConfig {
-        pairs: match u.pairs.unwrap_or(PairsArg::Simulate) {
+impl From<PairsArg> for Pairs {
+    fn from(p: PairsArg) -> Self {
+        match p {
             PairsArg::Simulate => Pairs::Simulate,
             PairsArg::Split => Pairs::Split,
             PairsArg::Repeats => Pairs::Repeats,
             PairsArg::Full => Pairs::Full,
-        },
-        split: match u.split.unwrap_or(SplitArg::Ssdu) {
+        }
+    }
+}
+
+impl From<SplitArg> for SplitKind {
+    fn from(s: SplitArg) -> Self {
+        match s {
             SplitArg::Ssdu => SplitKind::Ssdu,
             SplitArg::Noisier2noise => SplitKind::Noisier2Noise,
-        },
-        rho: u.split_rho.unwrap_or(base.rho),
-        mask,
-        params,
-        coils: a.coils,
-        max_phase: a.max_phase,
-        crop: a.crop,
-        net,
-        initial: match u.initial.unwrap_or(InitialArg::ZeroFilled) {
+        }
+    }
+}
+
+impl From<InitialArg> for Initial {
+    fn from(i: InitialArg) -> Self {
+        match i {
             InitialArg::ZeroFilled => Initial::ZeroFilled,
             InitialArg::Cs => Initial::Cs,
-        },
-        steps: a.steps,
-        batch: a.batch,
-        lr_max: a.lr,
-        seed: a.seed,
-        val_slices: a.val_slices,
-        max_train_slices: a.max_train_slices,
-        run: a.run.into(),
-        ..base
-    };
-    super::train::report(&train_unrolled(&cfg, &Bar::for_training(json))?, json)
+        }
+    }
 }

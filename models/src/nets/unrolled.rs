@@ -274,7 +274,13 @@ impl Unrolled {
 
     /// [`Unrolled::forward`] from a given first image `x0` `(N, 1, H, W, 2)` instead of
     /// `x⁰ = Sᴴ Fᴴ y` (e.g. a compressed-sensing reconstruction that the cascades refine).
-    pub fn forward_from(&self, x0: &Tensor, measured: &Tensor, mask: &Tensor, maps: &Tensor) -> Result<Tensor> {
+    pub fn forward_from(
+        &self,
+        x0: &Tensor,
+        measured: &Tensor,
+        mask: &Tensor,
+        maps: &Tensor,
+    ) -> Result<Tensor> {
         let d = measured.dims();
         if d.len() != 5 || x0.dims() != [d[0], 1, d[2], d[3], 2] {
             bail!("unrolled: first image {:?} must be (N, 1, H, W, 2) for measured {d:?}", x0.dims())

@@ -35,8 +35,8 @@ pub use control::RunControl;
 pub use log::LogRow;
 pub use resume::{Difference, Differences, ResumeKey};
 pub(crate) use run::{run_loop, LoopConfig};
-pub(crate) use sampling::{epoch_permutation, step_items};
 pub use sampling::Targets;
+pub(crate) use sampling::{epoch_permutation, step_items};
 
 use crate::{progress::Progress, Result};
 

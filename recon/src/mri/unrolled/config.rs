@@ -8,8 +8,8 @@ use models::UnrolledConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::initial::Initial;
 use super::super::config::{mask_family, mask_params, MaskSetting, COILS, MAX_PHASE};
+use super::initial::Initial;
 use crate::{
     engine::{
         bounds::{check_common, check_range, VAL_SIZE},
@@ -222,7 +222,8 @@ mod tests {
 
     #[test]
     fn resume_key_names_each_changed_setting() {
-        let base = UnrolledTrainConfig::new(vec!["a.h5".into()], vec!["v.nii".into()], "m.safetensors".into());
+        let base =
+            UnrolledTrainConfig::new(vec!["a.h5".into()], vec!["v.nii".into()], "m.safetensors".into());
         let changes: [(&str, Change); 18] = [
             ("--data", |c| c.data.push("b.h5".into())),
             ("--val", |c| c.val.clear()),

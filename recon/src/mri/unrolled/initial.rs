@@ -39,13 +39,21 @@ impl Initial {
 
     /// The first image for samples `y` (C, H, W) under `mask` with `maps`; `None` for the
     /// zero-filled start, which the network computes itself.
-    pub fn image(self, y: &Array3<C32>, mask: &SamplingMask, maps: &Array3<C32>) -> Result<Option<Array2<C32>>> {
+    pub fn image(
+        self,
+        y: &Array3<C32>,
+        mask: &SamplingMask,
+        maps: &Array3<C32>,
+    ) -> Result<Option<Array2<C32>>> {
         match self {
             Initial::ZeroFilled => Ok(None),
             Initial::Cs => {
                 let mut op = SenseOperator::new(maps.clone(), mask)?;
-                let opts =
-                    PicsOptions { lambda: DEFAULT_LAMBDA, iterations: DEFAULT_CS_ITERATIONS, ..Default::default() };
+                let opts = PicsOptions {
+                    lambda: DEFAULT_LAMBDA,
+                    iterations: DEFAULT_CS_ITERATIONS,
+                    ..Default::default()
+                };
                 Ok(Some(pics::l1_wavelet(&mut op, &y.view(), &opts)?.first_map_set().to_owned()))
             }
         }

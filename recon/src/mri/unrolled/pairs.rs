@@ -74,20 +74,30 @@ pub fn check_data(pairs: Pairs, slices: &[KSlice]) -> Result<()> {
     }
 }
 
+/// Attempts at drawing one mask: a family whose construction fails for one generator state
+/// (the Poisson disc's bisection on its density slope can miss the acceleration by more
+/// than 5 % for an unlucky draw) is drawn again from the advanced generator, so one such
+/// state does not end a run; the sequence stays a pure function of the seed.
+const DRAW_ATTEMPTS: usize = 8;
+
 /// One mask of a uniformly drawn setting.
 fn draw(masks: &[Box<dyn MaskFunc>], shape: (usize, usize), rng: &mut MaskRng) -> Result<SamplingMask> {
     let i = ((rng.uniform() * masks.len() as f64) as usize).min(masks.len() - 1);
-    Ok(masks[i].sample_with_rng(shape, rng)?)
+    let mut attempt = 1;
+    loop {
+        match masks[i].sample_with_rng(shape, rng) {
+            Err(_) if attempt < DRAW_ATTEMPTS => {
+                rng.next_u32();
+                attempt += 1;
+            }
+            r => return Ok(r?),
+        }
+    }
 }
 
 /// The fixed acquisition Ω of slice `index` under `split` pairs: the slice's own mask, or
 /// for fully sampled data one mask drawn from `(seed, index)`.
-pub fn acquisition(
-    s: &KSlice,
-    index: usize,
-    masks: &[Box<dyn MaskFunc>],
-    seed: u64,
-) -> Result<SamplingMask> {
+pub fn acquisition(s: &KSlice, index: usize, masks: &[Box<dyn MaskFunc>], seed: u64) -> Result<SamplingMask> {
     if !s.fully_sampled {
         // A file stores only which bins were measured; the split needs their probability.
         return Ok(split::acquired_density(&s.acquired)?);
@@ -109,7 +119,10 @@ pub fn split_scheme(cfg: &UnrolledTrainConfig) -> Result<SplitScheme> {
                 center_fraction: first.center_fraction,
                 ..first.clone()
             };
-            SplitScheme::Noisier2Noise { lambda: cfg.mask.build(&params)?, calibration: split::Calibration::Detect }
+            SplitScheme::Noisier2Noise {
+                lambda: cfg.mask.build(&params)?,
+                calibration: split::Calibration::Detect,
+            }
         }
     })
 }

@@ -36,7 +36,8 @@ struct ValItem {
     maps: Array3<C32>,
     scale: f32,
     reference: Array2<f32>,
-    zero_filled: Array2<f32>,
+    /// |first image| (zero-filled or CS) in the reference's units.
+    first: Array2<f32>,
 }
 
 /// The unrolled recipe's data.
@@ -78,10 +79,14 @@ fn val_item(s: &KSlice, mask: &SamplingMask, initial: Initial) -> Result<ValItem
     let maps = slice_maps(&y, mask, MapsChoice::Espirit)?.first();
     let scale = input_scale(&y, &maps)?;
     let zf = kspace::coils::combine(&kspace::ifft2c(&y), &maps)?;
-    let zero_filled = magnitude(&zf, 1.0, reference.dim())?;
     let y = y.mapv(|z| z / scale);
     let x0 = initial.image(&y, mask, &maps)?;
-    Ok(ValItem { y, x0, mask: mask.as_f32(), maps, scale, reference, zero_filled })
+    // The baseline the network must beat: the image its cascades start from.
+    let first = match &x0 {
+        Some(x) => magnitude(x, scale, reference.dim())?,
+        None => magnitude(&zf, 1.0, reference.dim())?,
+    };
+    Ok(ValItem { y, x0, mask: mask.as_f32(), maps, scale, reference, first })
 }
 
 impl<'a> UnrolledRecipe<'a> {
@@ -92,7 +97,14 @@ impl<'a> UnrolledRecipe<'a> {
             .enumerate()
             .map(|(j, i)| {
                 let rng = &mut step_rng(cfg.seed, step, j);
-                make_pair(&self.train[i], self.omegas[i].as_ref(), self.scheme.as_ref(), cfg, &self.masks, rng)
+                make_pair(
+                    &self.train[i],
+                    self.omegas[i].as_ref(),
+                    self.scheme.as_ref(),
+                    cfg,
+                    &self.masks,
+                    rng,
+                )
             })
             .collect()
     }
@@ -100,7 +112,7 @@ impl<'a> UnrolledRecipe<'a> {
 
 impl<'a> Recipe<'a> for UnrolledRecipe<'a> {
     type Config = UnrolledTrainConfig;
-    const INPUT_LABEL: &'static str = "zero-filled input";
+    const INPUT_LABEL: &'static str = "first image (zero-filled or CS)";
 
     fn plan(cfg: &'a UnrolledTrainConfig) -> Result<Plan<'a>> {
         cfg.validate()?;
@@ -138,7 +150,12 @@ impl<'a> Recipe<'a> for UnrolledRecipe<'a> {
         let val = if cfg.val.is_empty() || cfg.val_slices == 0 {
             Vec::new()
         } else {
-            let vopts = SourceOptions { repeats: false, max_slices: Some(cfg.val_slices), seed: cfg.seed ^ 0x7A1, ..opts };
+            let vopts = SourceOptions {
+                repeats: false,
+                max_slices: Some(cfg.val_slices),
+                seed: cfg.seed ^ 0x7A1,
+                ..opts
+            };
             let slices = source::load(&cfg.val, &vopts)?;
             let first = cfg.mask.build(&cfg.params[0])?;
             slices
@@ -175,8 +192,12 @@ impl<'a> Recipe<'a> for UnrolledRecipe<'a> {
         )?;
         let x = input.image(unrolled(net)?)?;
         let output = input.kspace_of(&x)?;
-        let target = crate::tensor::interleaved_batch(&pairs.iter().map(|p| &p.target).collect::<Vec<_>>(), &self.device)?;
-        let weight = crate::tensor::plane_batch(&pairs.iter().map(|p| &p.weight).collect::<Vec<_>>(), &self.device)?;
+        let target = crate::tensor::interleaved_batch(
+            &pairs.iter().map(|p| &p.target).collect::<Vec<_>>(),
+            &self.device,
+        )?;
+        let weight =
+            crate::tensor::plane_batch(&pairs.iter().map(|p| &p.weight).collect::<Vec<_>>(), &self.device)?;
         Ok(StepBatch { output, target, weight: Some(weight) })
     }
 
@@ -194,7 +215,7 @@ impl<'a> Recipe<'a> for UnrolledRecipe<'a> {
             let out = magnitude(&x, v.scale, v.reference.dim())?;
             let r = v.reference.view().insert_axis(Axis(0));
             sum_net += psnr(r, out.view().insert_axis(Axis(0)))?;
-            sum_in += psnr(r, v.zero_filled.view().insert_axis(Axis(0)))?;
+            sum_in += psnr(r, v.first.view().insert_axis(Axis(0)))?;
         }
         let n = self.val.len() as f64;
         Ok(Some((sum_net / n, sum_in / n)))

@@ -96,7 +96,11 @@ fn repeats_take_the_input_from_one_acquisition_and_the_target_from_the_other() {
         let p = make_pair(&s, None, None, &cfg, &[], &mut MaskRng::from_seed(seed)).unwrap();
         let first = p.input_mask == m1.as_f32();
         seen[usize::from(first)] = true;
-        let (want_in, want_t) = if first { (&s.kspace, &s.repeat.as_ref().unwrap().0) } else { (&s.repeat.as_ref().unwrap().0, &s.kspace) };
+        let (want_in, want_t) = if first {
+            (&s.kspace, &s.repeat.as_ref().unwrap().0)
+        } else {
+            (&s.repeat.as_ref().unwrap().0, &s.kspace)
+        };
         let scale = input_scale(&want_in.clone(), &s.maps).unwrap();
         assert!(p.input.iter().zip(want_in.iter()).all(|(a, b)| (a * scale - b).norm() < 1e-3));
         assert!(p.target.iter().zip(want_t.iter()).all(|(a, b)| (a * scale - b).norm() < 1e-3));
@@ -134,7 +138,11 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn tiny(out: PathBuf, pairs: Pairs) -> UnrolledTrainConfig {
-    let mut c = UnrolledTrainConfig::new(vec![data("colin27_t1_1mm.nii.gz")], vec![data("mni152_2009a_t1_1mm.nii.gz")], out);
+    let mut c = UnrolledTrainConfig::new(
+        vec![data("colin27_t1_1mm.nii.gz")],
+        vec![data("mni152_2009a_t1_1mm.nii.gz")],
+        out,
+    );
     c.pairs = pairs;
     c.steps = 4;
     c.crop = 40;
@@ -151,8 +159,10 @@ fn tiny(out: PathBuf, pairs: Pairs) -> UnrolledTrainConfig {
 fn weights(path: &PathBuf) -> Vec<(String, Vec<f32>)> {
     let ck = models::load_checkpoint(path, &Device::Cpu).unwrap();
     let data = ck.varmap.data().lock().unwrap();
-    let mut v: Vec<_> =
-        data.iter().map(|(k, t)| (k.clone(), t.as_tensor().flatten_all().unwrap().to_vec1().unwrap())).collect();
+    let mut v: Vec<_> = data
+        .iter()
+        .map(|(k, t)| (k.clone(), t.as_tensor().flatten_all().unwrap().to_vec1().unwrap()))
+        .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
