@@ -118,8 +118,30 @@ fn unrolled_options_are_refused_where_they_do_not_apply() {
         s(&dir.join("m.safetensors")),
     ]);
     fails(&out, 2, &["u.h5", "--pairs split"]);
-    // --adapt needs an unrolled model: the built-in U-Net is refused.
-    let out = recon(&["--input", common::SAMPLE, "--adapt", "3", "-o", s(&dir.join("o.h5"))]);
+    // --adapt needs an unrolled model: a U-Net is refused.
+    let unet = dir.join("unet.safetensors");
+    let out = recon(&[
+        "train",
+        "--data",
+        "data/colin27_t1_1mm.nii.gz",
+        "--steps",
+        "1",
+        "--batch",
+        "1",
+        "--crop",
+        "32",
+        "--width",
+        "2",
+        "--max-train-slices",
+        "1",
+        "--val-slices",
+        "0",
+        "--out",
+        s(&unet),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out =
+        recon(&["--input", common::SAMPLE, "--model", s(&unet), "--adapt", "3", "-o", s(&dir.join("o.h5"))]);
     fails(&out, 2, &["--adapt", "unrolled"]);
     std::fs::remove_dir_all(&dir).ok();
 }
