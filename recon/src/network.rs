@@ -96,6 +96,8 @@ pub struct NetworkRecon {
     pub mode: ModelMode,
     /// Scan-specific adaptation steps before each slice (`--adapt`; unrolled models only).
     pub adapt: usize,
+    /// Where an unrolled model's cascades start (from its configuration).
+    initial: unrolled::initial::Initial,
     /// Where the weights come from, to reload them trainable for `--adapt`.
     origin: Origin,
     device: Device,
@@ -104,7 +106,8 @@ pub struct NetworkRecon {
 /// A model's file or built-in bytes.
 #[derive(Clone)]
 enum Origin {
-    File(PathBuf),
+    /// A model file and its bytes, read once (`--adapt` reloads the weights per slice).
+    File(PathBuf, Vec<u8>),
     BuiltIn(&'static DefaultModel),
 }
 
@@ -116,7 +119,13 @@ impl NetworkRecon {
             ModelChoice::NoModel => return Ok(None),
             ModelChoice::File(p) => match built_in(p) {
                 Some(d) => Origin::BuiltIn(d),
-                None => Origin::File(p.clone()),
+                None => {
+                    let bytes = std::fs::read(p).map_err(|source| {
+                        let e = models::ModelError::Io { path: p.display().to_string(), source };
+                        ReconError::format(p, format!("not a recon model: {e}"))
+                    })?;
+                    Origin::File(p.clone(), bytes)
+                }
             },
             ModelChoice::Default => match default_for(mask) {
                 None => return Ok(None),
@@ -125,12 +134,13 @@ impl NetworkRecon {
         };
         let ck = origin.load(&device)?;
         let source = match &origin {
-            Origin::File(p) => p.display().to_string(),
+            Origin::File(p, _) => p.display().to_string(),
             Origin::BuiltIn(d) => format!("{} ({})", d.name, d.about),
         };
         let (net, meta) = (ck.net.detached(), ck.meta);
         let mode = ModelMode::of(&meta).map_err(|e| ReconError::Invalid(format!("{source}: {e}")))?;
-        Ok(Some(NetworkRecon { source, net, meta, mode, adapt: 0, origin, device }))
+        let initial = unrolled::initial::Initial::of_model(&meta.config);
+        Ok(Some(NetworkRecon { source, net, meta, mode, adapt: 0, initial, origin, device }))
     }
 
     /// Network + data consistency on one slice of coil k-space (C, H, W), magnitude
@@ -157,7 +167,7 @@ impl NetworkRecon {
         if self.net.as_unrolled().is_some() {
             let y = kspace::undersample::undersample(kspace, mask)?;
             let maps = unrolled::infer::maps_for(&y, mask)?;
-            let initial = unrolled::initial::Initial::of_model(&self.meta.config);
+            let initial = self.initial;
             let x = if self.adapt > 0 {
                 let ck = self.origin.load(&self.device)?;
                 unrolled::infer::adapt(
@@ -205,7 +215,7 @@ impl Origin {
     /// The weights as a trainable checkpoint.
     fn load(&self, device: &Device) -> Result<Checkpoint> {
         match self {
-            Origin::File(p) => models::load_checkpoint(p, device)
+            Origin::File(p, bytes) => models::load_checkpoint_bytes(p, bytes, device)
                 .map_err(|e| ReconError::format(p, format!("not a recon model: {e}"))),
             Origin::BuiltIn(d) => models::load_checkpoint_bytes(Path::new(d.name), d.bytes, device)
                 .map_err(|e| ReconError::Invalid(format!("built-in model {}: {e}", d.name))),

@@ -18,6 +18,12 @@ pub const BRAIN_LEVEL: f32 = 0.1;
 /// Minimum fraction of brain pixels for a slice to be used.
 pub const BRAIN_FRACTION: f64 = 0.2;
 
+/// `k` evenly spaced indices of `0..n` (all of them if `k ≥ n`, at least one), in order.
+pub fn evenly_spaced(n: usize, k: usize) -> Vec<usize> {
+    let k = k.clamp(1, n.max(1));
+    (0..k).map(|i| i * n / k).collect()
+}
+
 /// Where a slice came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SliceId {
@@ -76,9 +82,7 @@ impl SliceDataset {
 
     /// `k` evenly spaced slices (all if `k ≥ len`), in order.
     pub fn subset(&self, k: usize) -> Self {
-        let n = self.len();
-        let k = k.clamp(1, n);
-        let pick: Vec<usize> = (0..k).map(|i| i * n / k).collect();
+        let pick = evenly_spaced(self.len(), k);
         Self {
             slices: pick.iter().map(|&i| self.slices[i].clone()).collect(),
             ids: pick.iter().map(|&i| self.ids[i].clone()).collect(),

@@ -28,4 +28,4 @@ pub use prep::{Mode, ModelMode};
 pub use recipe::train;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

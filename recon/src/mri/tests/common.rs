@@ -43,3 +43,15 @@ pub fn fixed_batch_losses(ds: &SliceDataset, c: &dyn Corruption, channels: usize
         })
         .collect()
 }
+
+/// Every weight of a checkpoint, by name (sorted): equal runs give equal vectors.
+pub fn weights(path: &std::path::Path) -> Vec<(String, Vec<f32>)> {
+    let ck = models::load_checkpoint(path, &Device::Cpu).unwrap();
+    let data = ck.varmap.data().lock().unwrap();
+    let mut v: Vec<(String, Vec<f32>)> = data
+        .iter()
+        .map(|(k, t)| (k.clone(), t.as_tensor().flatten_all().unwrap().to_vec1().unwrap()))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}

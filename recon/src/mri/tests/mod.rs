@@ -1,6 +1,7 @@
 //! Unit tests of the MRI recipe's internals: the data-consistency layer, the corruption,
-//! the batches, training and inference (they use items private to the crate).
+//! the batches, training and inference (they use items private to the crate). `common`
+//! also serves the unrolled recipe's tests.
 
-mod common;
+pub(super) mod common;
 mod complex;
 mod train;

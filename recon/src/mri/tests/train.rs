@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::common::weights;
 use super::common::{self, phantom};
 use crate::engine::Targets;
 use crate::mri::corruption::{Corruption, MriUndersampling};
@@ -171,17 +172,6 @@ fn tiny_config(out: PathBuf) -> TrainConfig {
     cfg.max_shift = 16;
     cfg.seed = 11;
     cfg
-}
-
-fn weights(path: &PathBuf) -> Vec<(String, Vec<f32>)> {
-    let ck = models::load_checkpoint(path, &Device::Cpu).unwrap();
-    let data = ck.varmap.data().lock().unwrap();
-    let mut v: Vec<(String, Vec<f32>)> = data
-        .iter()
-        .map(|(k, t)| (k.clone(), t.as_tensor().flatten_all().unwrap().to_vec1().unwrap()))
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
 }
 
 #[test]

@@ -115,7 +115,7 @@ impl UnrolledTrainConfig {
             pairs: Pairs::Simulate,
             split: SplitKind::Ssdu,
             rho: 0.4,
-            mask: kspace::mask::family("random").expect("random is a mask family"),
+            mask: kspace::mask::family("random").expect("random is a mask family"), // ok: a fixed family name
             params: vec![MaskParams { acceleration: 4.0, center_fraction: 0.08, ..MaskParams::default() }],
             coils: 8,
             max_phase: 1.5,

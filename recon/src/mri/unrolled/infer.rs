@@ -15,7 +15,12 @@ use kspace::{rng::MaskRng, split, SamplingMask, C32};
 use models::{AdamConfig, Checkpoint, Device, Loss, StepParams};
 use ndarray::{Array2, Array3};
 
-use super::{apply::NetInput, initial::Initial, pairs::input_scale, recipe::unrolled};
+use super::{
+    apply::NetInput,
+    initial::Initial,
+    pairs::{input_scale, masked},
+    recipe::unrolled,
+};
 use crate::{
     classical::{slice_maps, MapsChoice},
     tensor::{from_interleaved, interleaved_batch, plane_batch},
@@ -72,12 +77,7 @@ pub fn adapt(
         let p = split::ssdu(mask, &split::SsduOptions { rho: ADAPT_RHO, ..Default::default() }, &mut rng)?;
         let theta = p.input.as_f32();
         let lambda = p.target.mapv(|b| if b { 1.0f32 } else { 0.0 });
-        let mut y_in = y.clone();
-        let mut y_t = y.clone();
-        for (mut a, mut b) in y_in.outer_iter_mut().zip(y_t.outer_iter_mut()) {
-            a.zip_mut_with(&theta, |z, &m| *z *= m);
-            b.zip_mut_with(&lambda, |z, &m| *z *= m);
-        }
+        let (y_in, y_t) = (masked(&y, &theta), masked(&y, &lambda));
         let x0 = match initial.image(&y_in, &p.input, maps)? {
             Some(x) => Some(interleaved_batch(&[&x.insert_axis(ndarray::Axis(0))], device)?),
             None => None,

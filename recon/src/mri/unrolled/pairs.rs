@@ -127,7 +127,8 @@ pub fn split_scheme(cfg: &UnrolledTrainConfig) -> Result<SplitScheme> {
     })
 }
 
-fn masked(k: &Array3<C32>, keep: &Array2<f32>) -> Array3<C32> {
+/// `k` with every coil multiplied by `keep` (0/1 or weights).
+pub fn masked(k: &Array3<C32>, keep: &Array2<f32>) -> Array3<C32> {
     let mut out = k.clone();
     for mut coil in out.outer_iter_mut() {
         coil.zip_mut_with(keep, |z, &m| *z *= m);

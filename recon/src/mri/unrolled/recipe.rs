@@ -90,21 +90,17 @@ fn val_item(s: &KSlice, mask: &SamplingMask, initial: Initial) -> Result<ValItem
 }
 
 impl<'a> UnrolledRecipe<'a> {
-    fn pairs(&self, step: u64) -> Result<Vec<KPair>> {
+    /// Step `step`'s items: the training slice index and its pair.
+    fn pairs(&self, step: u64) -> Result<Vec<(usize, KPair)>> {
         let cfg = self.cfg;
         engine::step_items(self.train.len(), cfg.seed, step, cfg.batch)
             .into_iter()
             .enumerate()
             .map(|(j, i)| {
                 let rng = &mut step_rng(cfg.seed, step, j);
-                make_pair(
-                    &self.train[i],
-                    self.omegas[i].as_ref(),
-                    self.scheme.as_ref(),
-                    cfg,
-                    &self.masks,
-                    rng,
-                )
+                let s = &self.train[i];
+                make_pair(s, self.omegas[i].as_ref(), self.scheme.as_ref(), cfg, &self.masks, rng)
+                    .map(|p| (i, p))
             })
             .collect()
     }
@@ -179,8 +175,7 @@ impl<'a> Recipe<'a> for UnrolledRecipe<'a> {
     }
 
     fn step(&self, net: &Network, step: u64) -> Result<StepBatch> {
-        let pairs = self.pairs(step)?;
-        let idx = engine::step_items(self.train.len(), self.cfg.seed, step, self.cfg.batch);
+        let (idx, pairs): (Vec<usize>, Vec<KPair>) = self.pairs(step)?.into_iter().unzip();
         let maps: Vec<&Array3<C32>> = idx.iter().map(|&i| &self.train[i].maps).collect();
         let x0: Option<Vec<Array2<C32>>> = pairs.iter().map(|p| p.x0.clone()).collect();
         let input = NetInput::new(

@@ -20,7 +20,11 @@ use kspace::{rng::MaskRng, SamplingMask, C32};
 use ndarray::{Array2, Array3};
 use rayon::prelude::*;
 
-use super::super::{acquired::AcquiredSet, corruption::smooth_phase, dataset::SliceDataset};
+use super::super::{
+    acquired::AcquiredSet,
+    corruption::smooth_phase,
+    dataset::{evenly_spaced, SliceDataset},
+};
 use crate::{
     classical::{slice_maps, MapsChoice},
     ReconError, Result,
@@ -85,10 +89,7 @@ pub fn load(inputs: &[PathBuf], opts: &SourceOptions) -> Result<Vec<KSlice>> {
         return Err(ReconError::Invalid("no training slices".into()));
     }
     if let Some(k) = opts.max_slices {
-        let n = raw.len();
-        let k = k.clamp(1, n);
-        let pick: Vec<usize> = (0..k).map(|i| i * n / k).collect();
-        raw = pick.into_iter().map(|i| raw[i].clone()).collect();
+        raw = evenly_spaced(raw.len(), k).into_iter().map(|i| raw[i].clone()).collect();
     }
     let bytes: u64 = raw.iter().map(|s| 2 * s.kspace.len() as u64 * 8).sum();
     if bytes > MEMORY_CAP {

@@ -14,6 +14,7 @@ use super::{
     source::KSlice,
     train_unrolled,
 };
+use crate::mri::tests::common::weights;
 use crate::{progress::NoProgress, tensor::interleaved_batch, tensor::plane_batch};
 
 /// A smooth object with a few edges, 2 coils with synthetic maps, fully sampled.
@@ -154,17 +155,6 @@ fn tiny(out: PathBuf, pairs: Pairs) -> UnrolledTrainConfig {
     c.run.checkpoint_every = 2;
     c.seed = 7;
     c
-}
-
-fn weights(path: &PathBuf) -> Vec<(String, Vec<f32>)> {
-    let ck = models::load_checkpoint(path, &Device::Cpu).unwrap();
-    let data = ck.varmap.data().lock().unwrap();
-    let mut v: Vec<_> = data
-        .iter()
-        .map(|(k, t)| (k.clone(), t.as_tensor().flatten_all().unwrap().to_vec1().unwrap()))
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
 }
 
 #[test]
