@@ -45,6 +45,7 @@ pub mod progress;
 pub mod reconstruct;
 mod scan;
 pub mod simulate;
+pub mod study;
 mod tensor;
 pub mod train;
 
