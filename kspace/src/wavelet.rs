@@ -13,12 +13,20 @@
 //!
 //! The 2-D transform is separable (rows, then columns) and multi-level (Mallat): level ℓ acts
 //! on the top-left low-low block, leaving coefficients in place (`a` in the first half of each
-//! axis, `d` in the second), so the coefficient array has the image's shape. Like BART, the
-//! coarsest scale is kept at least [`MIN_SIZE`] = 16 samples wide: the number of levels is the
-//! largest L with `H`, `W` divisible by 2^L and `min(H, W) / 2^L ≥ 16` (0 for small or odd
-//! sizes, where Ψ is the identity and L1-wavelet becomes L1 on the pixels). BART transforms one
-//! level further (while a band is ≥ 16 wide); on a 256² 8-coil BART phantom at Poisson 3× that
-//! extra level cost 0.1–1 dB here, as every band shares one threshold, so we stop at 16.
+//! axis, `d` in the second), so the coefficient array has the padded image's shape. Like
+//! BART, the coarsest scale is kept at least [`MIN_SIZE`] = 16 samples wide: the number of
+//! levels is the largest L with `⌊min(H, W) / 2^L⌋ ≥ 16`. BART transforms one level further
+//! (while a band is ≥ 16 wide); on a 256² 8-coil BART phantom at Poisson 3× that extra level
+//! cost 0.1–1 dB here, as every band shares one threshold, so we stop at 16.
+//!
+//! Sizes that 2^L does not divide (odd or prime matrices such as 233×197) are zero-padded at
+//! the end of each axis to the next multiple of 2^L (`P`, an isometric embedding, `PᵀP = I`),
+//! so the thresholding step is `x ← Pᵀ Ψᵀ soft_τ(Ψ P x)`. With `Ψ` orthogonal,
+//! `Ψᵀ soft_τ Ψ` is firmly non-expansive, and so is `Pᵀ (·) P` of it; a firmly non-expansive
+//! map is the proximal map of a convex function (Moreau 1965), so FISTA keeps its guarantees
+//! for that (wavelet-sparsity) regulariser. MRI images are background at their edges, so
+//! the zero border adds no edge of its own. Before this, such sizes had no levels at all and
+//! `cs` was L1 on the pixels.
 //!
 //! Cycle spinning (BART's random shifts, Figueiredo & Nowak 2003; Guerquin-Kern et al. 2011):
 //! the image is rolled circularly by a random (sy, sx) ∈ [0, 2^L]² before `Ψ` and back after
@@ -40,49 +48,68 @@ const G: [f32; 4] = [
 ];
 const H: [f32; 4] = [G[3], -G[2], G[1], -G[0]];
 
-/// A multi-level periodic db2 transform for one (H, W) grid.
+/// A multi-level periodic db2 transform for one (H, W) image grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wavelet2 {
+    /// The image grid.
     pub h: usize,
     pub w: usize,
     pub levels: usize,
+    /// The coefficient grid: (H, W) rounded up to multiples of 2^levels (module docs).
+    pub padded: (usize, usize),
 }
 
 impl Wavelet2 {
-    /// The transform for (H, W) with BART's level rule (see module docs).
+    /// The transform for (H, W) with BART's level rule, zero-padded where 2^L does not
+    /// divide a side (see module docs).
     pub fn new(h: usize, w: usize) -> Self {
-        Wavelet2 { h, w, levels: Self::max_levels(h, w, MIN_SIZE) }
+        let levels = Self::max_levels(h, w, MIN_SIZE);
+        let up = |n: usize| n.div_ceil(1 << levels) << levels;
+        Wavelet2 { h, w, levels, padded: (up(h), up(w)) }
     }
 
-    /// An explicit number of levels; H and W must be divisible by 2^levels.
+    /// An explicit number of levels; H and W must be divisible by 2^levels (no padding).
     pub fn with_levels(h: usize, w: usize, levels: usize) -> Result<Self> {
         let f = 1usize.checked_shl(levels as u32).unwrap_or(0);
         if f == 0 || !h.is_multiple_of(f) || !w.is_multiple_of(f) {
             return Err(KspaceError::InvalidParameter(format!("{h}×{w} is not divisible by 2^{levels}")));
         }
-        Ok(Wavelet2 { h, w, levels })
+        Ok(Wavelet2 { h, w, levels, padded: (h, w) })
     }
 
-    /// Largest L with H, W divisible by 2^L and min(H, W)/2^L ≥ `min_size`.
+    /// Largest L with ⌊min(H, W) / 2^L⌋ ≥ `min_size` (at least 2).
     pub fn max_levels(h: usize, w: usize, min_size: usize) -> usize {
         let mut l = 0;
-        while h.is_multiple_of(2 << l) && w.is_multiple_of(2 << l) && h.min(w) / (2 << l) >= min_size.max(2) {
+        while h.min(w) / (2 << l) >= min_size.max(2) {
             l += 1;
         }
         l
     }
 
-    fn check(&self, x: &ArrayViewMut2<C32>) -> Result<()> {
-        if x.dim() != (self.h, self.w) {
-            return Err(KspaceError::Shape(format!("wavelet of {}×{} given {:?}", self.h, self.w, x.dim())));
+    /// True when the image grid is the coefficient grid.
+    fn unpadded(&self) -> bool {
+        self.padded == (self.h, self.w)
+    }
+
+    fn check(&self, x: &ArrayViewMut2<C32>, want: (usize, usize)) -> Result<()> {
+        if x.dim() != want {
+            return Err(KspaceError::Shape(format!("wavelet of {}×{} given {:?}", want.0, want.1, x.dim())));
         }
         Ok(())
     }
 
-    /// Forward transform in place: image → coefficients.
+    /// `P x`: the image zero-padded to the coefficient grid.
+    fn pad(&self, x: &ndarray::ArrayView2<C32>) -> Array2<C32> {
+        let mut p = Array2::<C32>::zeros(self.padded);
+        p.slice_mut(ndarray::s![..self.h, ..self.w]).assign(x);
+        p
+    }
+
+    /// Forward transform in place on the coefficient grid ([`Wavelet2::padded`]): image →
+    /// coefficients.
     pub fn forward(&self, x: &mut ArrayViewMut2<C32>) -> Result<()> {
-        self.check(x)?;
-        let (mut h, mut w) = (self.h, self.w);
+        self.check(x, self.padded)?;
+        let (mut h, mut w) = self.padded;
         for _ in 0..self.levels {
             let mut blk = x.slice_mut(ndarray::s![..h, ..w]);
             lines(&mut blk, Axis(1), true);
@@ -95,9 +122,9 @@ impl Wavelet2 {
 
     /// Inverse (= transpose) in place: coefficients → image.
     pub fn inverse(&self, x: &mut ArrayViewMut2<C32>) -> Result<()> {
-        self.check(x)?;
+        self.check(x, self.padded)?;
         for l in (0..self.levels).rev() {
-            let (h, w) = (self.h >> l, self.w >> l);
+            let (h, w) = (self.padded.0 >> l, self.padded.1 >> l);
             let mut blk = x.slice_mut(ndarray::s![..h, ..w]);
             lines(&mut blk, Axis(0), false);
             lines(&mut blk, Axis(1), false);
@@ -105,11 +132,22 @@ impl Wavelet2 {
         Ok(())
     }
 
-    /// `x ← S⁻¹ Ψᵀ soft_τ(Ψ S x)`: complex soft-thresholding of all wavelet coefficients
-    /// (`z ← max(|z| − τ, 0)·z/|z|`, low-pass included, as BART does) under the circular
-    /// shift `S` by `shift` = (sy, sx).
+    /// `x ← Pᵀ S⁻¹ Ψᵀ soft_τ(Ψ S P x)`: complex soft-thresholding of all wavelet
+    /// coefficients (`z ← max(|z| − τ, 0)·z/|z|`, low-pass included, as BART does) under the
+    /// circular shift `S` by `shift` = (sy, sx) of the padded image (`P` = identity where no
+    /// padding is needed).
     pub fn threshold(&self, x: &mut Array2<C32>, tau: f32, shift: (usize, usize)) -> Result<()> {
-        self.check(&x.view_mut())?;
+        self.check(&x.view_mut(), (self.h, self.w))?;
+        if self.unpadded() {
+            return self.threshold_coefficient_grid(x, tau, shift);
+        }
+        let mut p = self.pad(&x.view());
+        self.threshold_coefficient_grid(&mut p, tau, shift)?;
+        x.assign(&p.slice(ndarray::s![..self.h, ..self.w]));
+        Ok(())
+    }
+
+    fn threshold_coefficient_grid(&self, x: &mut Array2<C32>, tau: f32, shift: (usize, usize)) -> Result<()> {
         roll(x, shift.0 as isize, shift.1 as isize);
         self.forward(&mut x.view_mut())?;
         x.par_mapv_inplace(|z| soft(z, tau));
@@ -118,9 +156,12 @@ impl Wavelet2 {
         Ok(())
     }
 
-    /// `‖Ψ x‖₁ = Σ |coefficients|` (unshifted).
+    /// `‖Ψ P x‖₁ = Σ |coefficients|` (unshifted) of an image on the (H, W) grid.
     pub fn l1_norm(&self, x: &ndarray::ArrayView2<C32>) -> Result<f64> {
-        let mut c = x.to_owned();
+        if x.dim() != (self.h, self.w) {
+            return Err(KspaceError::Shape(format!("wavelet of {}×{} given {:?}", self.h, self.w, x.dim())));
+        }
+        let mut c = self.pad(x);
         self.forward(&mut c.view_mut())?;
         Ok(c.iter().map(|z| z.norm() as f64).sum())
     }

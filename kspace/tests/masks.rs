@@ -401,6 +401,21 @@ fn n2n_even_sizes_use_the_dft_mirror() {
     }
 }
 
+/// Seeds whose first draw puts Bridson's start point inside the calibration box (20, 30, 53,
+/// 58 and 74 of 0..80 for a 16×16 box on 64×64) used to sample only the box and fail with
+/// "cannot reach acceleration" for every slope; every seed must now reach the acceleration.
+#[test]
+fn poisson_reaches_the_acceleration_when_the_first_point_falls_in_the_box() {
+    let f = func("poisson", &p(3.0, 0.25));
+    for seed in 0..80 {
+        let m = f
+            .sample_with_rng((64, 64), &mut MaskRng::from_seed(seed))
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let acc = m.acceleration();
+        assert!((acc - 3.0).abs() < 0.15, "seed {seed}: acceleration {acc}");
+    }
+}
+
 fn expect_invalid(name: &str, params: &MaskParams, shape: (usize, usize)) {
     let r = mask::from_name(name, params).and_then(|f| f.sample(shape, 0));
     match r {

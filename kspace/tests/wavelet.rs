@@ -51,8 +51,44 @@ fn level_rule_keeps_coarse_scale_at_least_16() {
     assert_eq!(Wavelet2::new(256, 256).levels, 4);
     assert_eq!(Wavelet2::new(368, 640).levels, 4); // 368 = 16·23
     assert_eq!(Wavelet2::new(32, 32).levels, 1);
-    assert_eq!(Wavelet2::new(31, 64).levels, 0); // odd: identity
+    assert_eq!(Wavelet2::new(31, 64).levels, 0); // coarse scale would be under 16
     assert_eq!(Wavelet2::new(16, 16).levels, 0);
+    // Sizes 2^L does not divide are padded, not left without levels.
+    let odd = Wavelet2::new(233, 197);
+    assert_eq!((odd.levels, odd.padded), (3, (240, 200)));
+    assert_eq!(Wavelet2::new(300, 484).padded, (304, 496));
+    assert_eq!(Wavelet2::new(256, 256).padded, (256, 256));
+}
+
+/// On an odd-size grid the thresholding step is `Pᵀ Ψᵀ soft Ψ P` with levels: τ = 0 returns
+/// the image, the map is non-expansive, and a piecewise-constant image is sparse in Ψ P (its
+/// wavelet L1 norm is far below its pixel L1 norm, which it equalled when such sizes had no
+/// levels).
+#[test]
+fn odd_sizes_are_padded_and_thresholding_stays_a_proximal_step() {
+    let (h, w) = (233, 197);
+    let wav = Wavelet2::new(h, w);
+    let blocks = Array2::from_shape_fn((h, w), |(i, j)| {
+        let inside = (40..190).contains(&i) && (30..170).contains(&j);
+        C32::new(if inside { 1.0 + ((i / 50 + j / 60) % 3) as f32 } else { 0.0 }, 0.0)
+    });
+    let pixels: f64 = blocks.iter().map(|z| z.norm() as f64).sum();
+    let coeffs = wav.l1_norm(&blocks.view()).unwrap();
+    assert!(coeffs < 0.3 * pixels, "wavelet L1 {coeffs} vs pixel L1 {pixels}");
+    let mut y = blocks.clone();
+    wav.threshold(&mut y, 0.0, (5, 3)).unwrap();
+    let err = y.iter().zip(&blocks).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
+    assert!(err < 1e-5, "τ=0 must return the input, error {err}");
+    let mut r = Rand(11);
+    let (a, b) =
+        (Array2::from_shape_simple_fn((h, w), || r.c()), Array2::from_shape_simple_fn((h, w), || r.c()));
+    let (mut ta, mut tb) = (a.clone(), b.clone());
+    wav.threshold(&mut ta, 0.3, (7, 2)).unwrap();
+    wav.threshold(&mut tb, 0.3, (7, 2)).unwrap();
+    let dist = |p: &Array2<C32>, q: &Array2<C32>| {
+        p.iter().zip(q).map(|(u, v)| (u - v).norm_sqr() as f64).sum::<f64>()
+    };
+    assert!(dist(&ta, &tb) <= dist(&a, &b) * (1.0 + 1e-5), "thresholding must be non-expansive");
 }
 
 #[test]
