@@ -89,6 +89,16 @@ fn every_method_runs_on_multicoil_and_single_coil_input_with_finite_output() {
             v["methods"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
         assert_eq!(timed, rows);
         assert!(v["methods"].as_array().unwrap().iter().all(|m| m["seconds"].as_f64().unwrap() >= 0.0));
+        // The classical methods say how much of their time the shared maps pass took.
+        for m in v["methods"].as_array().unwrap() {
+            let maps = m["maps_seconds"].as_f64();
+            if m["method"] == "zero_filled" {
+                assert!(maps.is_none(), "{m}");
+            } else {
+                let maps = maps.unwrap_or_else(|| panic!("no maps_seconds in {m}"));
+                assert!(maps >= 0.0 && maps <= m["seconds"].as_f64().unwrap(), "{m}");
+            }
+        }
         assert_eq!(v["method"], "cs");
         let maps = v["maps"].as_str().unwrap();
         assert!(maps.contains(if coils == 1 { "single coil" } else { "ESPIRiT" }), "{maps}");

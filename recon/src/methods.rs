@@ -24,7 +24,11 @@ use std::time::Instant;
 pub struct MethodRun {
     pub method: Method,
     pub images: Array3<f32>,
+    /// Wall seconds of the method's pass; for SENSE / CS / TV the maps pass included.
     pub seconds: f64,
+    /// For SENSE / CS / TV: the seconds of the shared maps pass inside `seconds` (so
+    /// `seconds − maps_seconds` is the solver alone, what `bart pics` without `ecalib` costs).
+    pub maps_seconds: Option<f64>,
 }
 
 /// Every requested method's reconstruction, the reference, and the maps used.
@@ -92,7 +96,12 @@ pub fn run_methods(
     let (zf, refs): (Vec<_>, Vec<_>) = zf.into_iter().unzip();
     let refs: Vec<Array2<f32>> = refs.into_iter().flatten().collect();
     let reference = (refs.len() == zf.len()).then(|| stack(&refs));
-    let mut runs = vec![MethodRun { method: Method::ZeroFilled, images: stack(&zf), seconds: zf_seconds }];
+    let mut runs = vec![MethodRun {
+        method: Method::ZeroFilled,
+        images: stack(&zf),
+        seconds: zf_seconds,
+        maps_seconds: None,
+    }];
     let mut maps_used = None;
     if !classical.is_empty() {
         let (maps, maps_seconds) = pass(scan, progress, |i, sl| {
@@ -109,13 +118,18 @@ pub fn run_methods(
                 )?;
                 Ok(x * sl.scale)
             })?;
-            runs.push(MethodRun { method, images: stack(&images), seconds: seconds + maps_seconds });
+            runs.push(MethodRun {
+                method,
+                images: stack(&images),
+                seconds: seconds + maps_seconds,
+                maps_seconds: Some(maps_seconds),
+            });
         }
     }
     if let Some(model) = network {
         let (images, seconds) =
             pass(scan, progress, |i, sl| Ok(model.slice_at(i, &sl.kspace, mask, crop)? * sl.scale))?;
-        runs.push(MethodRun { method: Method::Network, images: stack(&images), seconds });
+        runs.push(MethodRun { method: Method::Network, images: stack(&images), seconds, maps_seconds: None });
     }
     progress.finish();
     Ok(VolumeRuns { runs, reference, maps: maps_used })

@@ -103,7 +103,11 @@ pub struct MethodMetrics {
 #[derive(Debug, Clone, Serialize)]
 pub struct MethodTiming {
     pub method: String,
+    /// Wall seconds of the method over the volume (maps included for SENSE / CS / TV).
     pub seconds: f64,
+    /// SENSE / CS / TV: the part of `seconds` spent estimating the coil maps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maps_seconds: Option<f64>,
 }
 
 /// What `reconstruct` did.
@@ -259,7 +263,11 @@ pub(crate) fn reconstruct_with(
         metrics,
         methods: runs
             .table_order(primary)
-            .map(|r| MethodTiming { method: r.method.name().into(), seconds: r.seconds })
+            .map(|r| MethodTiming {
+                method: r.method.name().into(),
+                seconds: r.seconds,
+                maps_seconds: r.maps_seconds,
+            })
             .collect(),
         metrics_note,
         seconds: t0.elapsed().as_secs_f64(),
