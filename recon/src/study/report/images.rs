@@ -4,6 +4,7 @@
 
 use super::plot::{colour_bar, distinct, grey, image_panel, render, text, viridis, Area, DrawResult};
 use crate::error::{ReconError, Result};
+use crate::maskgen::psf_decibels;
 use crate::study::record::{MaskView, SliceView};
 use ndarray::Array2;
 use plotters::prelude::*;
@@ -15,22 +16,11 @@ const ROW_HEAD: u32 = 24;
 /// Height of the figure title and of the colour-bar strip.
 const TITLE: u32 = 34;
 const BARS: u32 = 42;
-/// The PSF is shown in decibels, `20·log10 |PSF|` (peak 0 dB), from this floor (black end of
-/// the colour map) to 0 dB: side lobes of random masks lie around −20 to −45 dB.
-pub(super) const PSF_FLOOR_DB: f32 = -60.0;
+/// The PSF is shown in decibels from this floor to 0 dB, as `recon mask` writes it.
+pub(super) use crate::maskgen::PSF_FLOOR_DB;
 /// Error maps share one colour scale from 0 to this quantile of all their pixels (the
 /// largest errors are clipped so that a few outliers do not turn every map black).
 const ERROR_QUANTILE: f64 = 0.99;
-
-/// `20·log10 v` floored at [`PSF_FLOOR_DB`] (0 and NaN give the floor).
-pub(super) fn decibels(v: f32) -> f32 {
-    let db = 20.0 * v.log10();
-    if db.is_nan() {
-        PSF_FLOOR_DB
-    } else {
-        db.max(PSF_FLOOR_DB)
-    }
-}
 
 /// A row header: `label` in bold-ish size over the row's full width.
 fn row_header(area: &Area<'_>, label: &str) -> DrawResult<()> {
@@ -72,7 +62,7 @@ pub(super) fn mask_figure(views: &[MaskView]) -> Result<Vec<u8>> {
                     grey(v.pattern[[i, j]], 0.0, 1.0)
                 })?;
                 image_panel(&panels[2 * k + 1], &format!("R {acc} PSF"), v.psf.dim(), |i, j| {
-                    viridis(decibels(v.psf[[i, j]]), PSF_FLOOR_DB, 0.0)
+                    viridis(psf_decibels(v.psf[[i, j]]), PSF_FLOOR_DB, 0.0)
                 })?;
             }
         }

@@ -217,11 +217,3 @@ fn slice_of_the_wrong_size_is_a_clear_error() {
     assert!(err.contains("reference"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
-
-#[test]
-fn psf_decibels_are_floored() {
-    assert_eq!(images::decibels(1.0), 0.0);
-    assert!((images::decibels(0.1) + 20.0).abs() < 1e-5);
-    assert_eq!(images::decibels(0.0), images::PSF_FLOOR_DB);
-    assert_eq!(images::decibels(f32::NAN), images::PSF_FLOOR_DB);
-}
