@@ -93,8 +93,9 @@ fn digits(metric: &str) -> usize {
 
 fn group_table(h: &mut String, groups: &[GroupStats]) {
     h.push_str("<h2>Statistics per (mask, acceleration, method)</h2>\n<p class=\"note\">Mean ± standard deviation \
-        over volumes and seeds; below it the 95 % bootstrap confidence interval of the mean.</p>\n<table><tr><th>mask</th>\
-        <th>R</th><th>achieved R</th><th>method</th><th>n</th><th>PSNR (dB)</th><th>SSIM</th><th>NMSE</th></tr>\n");
+        over volumes and seeds; below it the 95 % bootstrap confidence interval of the mean (↑ higher is better, \
+        ↓ lower is better).</p>\n<table><tr><th>mask</th>\
+        <th>R</th><th>achieved R</th><th>method</th><th>n</th><th>PSNR (dB) ↑</th><th>SSIM ↑</th><th>NMSE ↓</th></tr>\n");
     for g in groups {
         let _ = writeln!(
             h,
@@ -178,11 +179,11 @@ fn best_table(h: &mut String, groups: &[GroupStats], paired: &[PairedDifference]
                     .expect("non-empty");
                 let (wins, of) = beats(paired, &g.mask, acc, method, metric);
                 let value = if metric == "psnr" { g.psnr.mean } else { g.ssim.mean };
-                format!(
-                    "{} ({value:.d$})<br><small>significantly better than {wins} of {of}</small>",
-                    escape(&g.mask),
-                    d = digits(metric)
-                )
+                let test = match of {
+                    0 => "no paired comparison".to_string(),
+                    _ => format!("significantly better than {wins} of {of}"),
+                };
+                format!("{} ({value:.d$})<br><small>{test}</small>", escape(&g.mask), d = digits(metric))
             };
             let _ = writeln!(
                 h,

@@ -178,6 +178,7 @@ fn report_escapes_strings_and_marks_significance() {
     // its one competitor significantly.
     assert_eq!(html.matches("<tr class=\"sig\">").count(), 1);
     assert!(html.contains("significantly better than 1 of 1"));
+    assert!(html.contains("no paired comparison"), "the other (R, method) have no paired data");
     assert!(html.contains("12.50 reconstructions per second"));
     assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
     std::fs::remove_dir_all(&dir).unwrap();
