@@ -2,15 +2,17 @@
 //! point-spread function, and one slice reconstructed by every (mask, method) beside its
 //! error map.
 
-use super::plot::{colour_bar, distinct, grey, image_panel, render, text, viridis, Area, DrawResult};
+use super::plot::{colour_bar, distinct, grey, image_panel, render, text, viridis, Area, DrawResult, Reduce};
 use crate::error::{ReconError, Result};
 use crate::maskgen::psf_decibels;
 use crate::study::record::{MaskView, SliceView};
 use ndarray::Array2;
 use plotters::prelude::*;
 
-/// Side of one image panel, pixels (title included).
-const PANEL: u32 = 180;
+/// Side of one panel of the mask figure, and of the slice figure (larger: reconstructions are
+/// judged on detail), pixels, title included.
+pub(super) const PANEL: u32 = 180;
+pub(super) const SLICE_PANEL: u32 = 240;
 /// Height of a row's header (the mask label).
 const ROW_HEAD: u32 = 24;
 /// Height of the figure title and of the colour-bar strip.
@@ -58,16 +60,60 @@ pub(super) fn mask_figure(views: &[MaskView]) -> Result<Vec<u8>> {
                 else {
                     continue;
                 };
-                image_panel(&panels[2 * k], &format!("R {acc} pattern"), v.pattern.dim(), |i, j| {
-                    grey(v.pattern[[i, j]], 0.0, 1.0)
+                image_panel(&panels[2 * k], &format!("R {acc} pattern"), &v.pattern, Reduce::Mean, |x| {
+                    grey(x, 0.0, 1.0)
                 })?;
-                image_panel(&panels[2 * k + 1], &format!("R {acc} PSF"), v.psf.dim(), |i, j| {
-                    viridis(psf_decibels(v.psf[[i, j]]), PSF_FLOOR_DB, 0.0)
-                })?;
+                let title = format!("R {acc} PSF");
+                match line_of(v) {
+                    Some(line) => psf_profile(&panels[2 * k + 1], &title, &line)?,
+                    None => image_panel(&panels[2 * k + 1], &title, &v.psf, Reduce::Max, |x| {
+                        viridis(psf_decibels(x), PSF_FLOOR_DB, 0.0)
+                    })?,
+                }
             }
         }
         Ok(())
     })
+}
+
+/// The PSF line of a 1-D mask (the same pattern on every row, or on every column): its PSF is
+/// zero off the centre row (column), a line too thin to see as an image, so it is drawn as a
+/// profile. None for a 2-D mask.
+fn line_of(v: &MaskView) -> Option<Vec<f32>> {
+    let p = &v.pattern;
+    let (h, w) = p.dim();
+    let same_rows = h > 1 && p.rows().into_iter().all(|r| r == p.row(0));
+    let same_cols = w > 1 && p.columns().into_iter().all(|c| c == p.column(0));
+    match (same_rows, same_cols) {
+        (true, false) => Some(v.psf.row(h / 2).to_vec()),
+        (false, true) => Some(v.psf.column(w / 2).to_vec()),
+        _ => None,
+    }
+}
+
+/// A 1-D PSF as a profile: `20·log10 |PSF|` (from [`PSF_FLOOR_DB`] to 0 dB) against the
+/// offset from the centre, in bins.
+fn psf_profile(area: &Area<'_>, title: &str, line: &[f32]) -> DrawResult<()> {
+    let n = line.len() as i64;
+    let (x0, x1) = (-(n / 2) as f64, (n - 1 - n / 2) as f64);
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("{title} (line)"), text(13))
+        .margin(4)
+        .x_label_area_size(16)
+        .y_label_area_size(30)
+        .build_cartesian_2d(x0..x1.max(x0 + 1.0), PSF_FLOOR_DB as f64..0.0)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(3)
+        .y_labels(4)
+        .label_style(text(10))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    let pts = line.iter().enumerate().map(|(k, &v)| ((k as i64 - n / 2) as f64, psf_decibels(v) as f64));
+    chart.draw_series(LineSeries::new(pts, viridis(0.35, 0.0, 1.0).stroke_width(1)))?;
+    Ok(())
 }
 
 /// The `q`-quantile of the finite values of `vals` (0 when there are none).
@@ -99,8 +145,8 @@ pub(super) fn slice_figure(view: &SliceView) -> Result<Vec<u8>> {
     let ref_max = if ref_max > 0.0 { ref_max } else { 1.0 };
     let masks = distinct(view.reconstructions.iter().map(|(m, _, _)| m.as_str()));
     let methods = distinct(view.reconstructions.iter().map(|(_, m, _)| m.as_str()));
-    let width = (2 * PANEL * methods.len() as u32).max(3 * PANEL);
-    let height = TITLE + PANEL + BARS + masks.len() as u32 * (ROW_HEAD + PANEL);
+    let width = (2 * SLICE_PANEL * methods.len() as u32).max(3 * SLICE_PANEL);
+    let height = TITLE + SLICE_PANEL + BARS + masks.len() as u32 * (ROW_HEAD + SLICE_PANEL);
     render("slice", (width, height), |root| {
         let (title, rest) = root.split_vertically(TITLE);
         let heading = format!(
@@ -108,10 +154,11 @@ pub(super) fn slice_figure(view: &SliceView) -> Result<Vec<u8>> {
             view.volume, view.slice, view.acceleration
         );
         title.draw(&Text::new(heading, (8, 8), text(18)))?;
-        let (top, rest) = rest.split_vertically(PANEL + BARS);
-        let (reference, scales) = top.split_horizontally(PANEL);
-        image_panel(&reference, "reference", dim, |i, j| grey(view.reference[[i, j]], 0.0, ref_max))?;
-        let (image_bar, error_bar) = scales.margin(PANEL as i32 / 3, 0, 10, 10).split_vertically(BARS + 10);
+        let (top, rest) = rest.split_vertically(SLICE_PANEL + BARS);
+        let (reference, scales) = top.split_horizontally(SLICE_PANEL);
+        image_panel(&reference, "reference", &view.reference, Reduce::Mean, |x| grey(x, 0.0, ref_max))?;
+        let (image_bar, error_bar) =
+            scales.margin(SLICE_PANEL as i32 / 3, 0, 10, 10).split_vertically(BARS + 10);
         colour_bar(&image_bar, ("0", "image (all panels)", &format!("{ref_max:.3}")), |t| grey(t, 0.0, 1.0))?;
         let high = format!("{e_max:.3} (99th pct, clipped)");
         colour_bar(&error_bar, ("0", "|recon − ref|", &high), |t| viridis(t, 0.0, 1.0))?;
@@ -126,9 +173,9 @@ pub(super) fn slice_figure(view: &SliceView) -> Result<Vec<u8>> {
                     .zip(&errors)
                     .find(|((m, me, _), _)| m == mask && me == method);
                 let Some(((_, _, recon), err)) = found else { continue };
-                image_panel(&panels[2 * k], method, dim, |i, j| grey(recon[[i, j]], 0.0, ref_max))?;
-                image_panel(&panels[2 * k + 1], &format!("{method} error"), dim, |i, j| {
-                    viridis(err[[i, j]], 0.0, e_max)
+                image_panel(&panels[2 * k], method, recon, Reduce::Mean, |x| grey(x, 0.0, ref_max))?;
+                image_panel(&panels[2 * k + 1], &format!("{method} error"), err, Reduce::Mean, |x| {
+                    viridis(x, 0.0, e_max)
                 })?;
             }
         }

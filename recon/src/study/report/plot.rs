@@ -3,6 +3,7 @@
 //! colours, and image panels (a 2-D array shown with its aspect ratio kept) with colour bars.
 
 use crate::error::{ReconError, Result};
+use ndarray::Array2;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -85,40 +86,81 @@ pub(super) fn viridis(v: f32, lo: f32, hi: f32) -> RGBColor {
     ViridisRGB::get_color(if t.is_nan() { 0.0 } else { t })
 }
 
-/// Shows an `(h, w)` image whose pixel `(i, j)` (row `i` from the top) has colour
-/// `colour(i, j)` in `area`, under `title`: resampled (nearest neighbour) to the largest size
-/// that fits with the aspect ratio kept, centred.
+/// How the pixels of an image that fall on one screen pixel are combined when it is shown
+/// smaller than its size (larger: each screen pixel shows its nearest pixel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reduce {
+    /// Their mean: images, error maps, and masks (grey = the local sampling density).
+    Mean,
+    /// Their maximum: PSFs, so that the peak and the highest side lobes stay visible.
+    Max,
+}
+
+/// `values` (row 0 at the top) resampled to `(ph, pw)`: each output pixel combines, by
+/// `reduce`, the source pixels its footprint covers (at least its nearest one). NaN is kept
+/// out of means and maxima.
+pub(super) fn resample(values: &Array2<f32>, (ph, pw): (usize, usize), reduce: Reduce) -> Array2<f32> {
+    let (h, w) = values.dim();
+    // Source indices covered by output index `k` of `n` over a source axis of `len`.
+    let span = |k: usize, n: usize, len: usize| {
+        let lo = (k * len / n).min(len - 1);
+        let hi = ((k + 1) * len).div_ceil(n).clamp(lo + 1, len);
+        lo..hi
+    };
+    Array2::from_shape_fn((ph, pw), |(y, x)| {
+        let block = values.slice(ndarray::s![span(y, ph, h), span(x, pw, w)]);
+        let finite = block.iter().copied().filter(|v| !v.is_nan());
+        match reduce {
+            Reduce::Max => finite.fold(f32::NEG_INFINITY, f32::max),
+            Reduce::Mean => {
+                let (sum, n) = finite.fold((0.0f64, 0usize), |(s, n), v| (s + v as f64, n + 1));
+                if n == 0 {
+                    f32::NAN
+                } else {
+                    (sum / n as f64) as f32
+                }
+            }
+        }
+    })
+}
+
+/// Shows `values` (row 0 at the top) in `area` under `title`, each value coloured by
+/// `colour`: resampled ([`resample`]) to the largest size that fits with the aspect ratio kept,
+/// centred.
 pub(super) fn image_panel(
     area: &Area<'_>,
     title: &str,
-    (h, w): (usize, usize),
-    colour: impl Fn(usize, usize) -> RGBColor,
+    values: &Array2<f32>,
+    reduce: Reduce,
+    colour: impl Fn(f32) -> RGBColor,
 ) -> DrawResult<()> {
-    const TITLE_H: u32 = 18;
     let (aw, ah) = area.dim_in_pixel();
     area.draw(&Text::new(title.to_string(), (4, 2), text(13)))?;
-    let (bw, bh) = (aw.saturating_sub(8), ah.saturating_sub(TITLE_H + 4));
+    let (h, w) = values.dim();
+    let (bw, bh) = (aw.saturating_sub(8), ah.saturating_sub(PANEL_TITLE_H + 4));
     if h == 0 || w == 0 || bw == 0 || bh == 0 {
         return Ok(());
     }
     let scale = (bw as f64 / w as f64).min(bh as f64 / h as f64);
     let pw = ((w as f64 * scale).floor() as u32).clamp(1, bw);
     let ph = ((h as f64 * scale).floor() as u32).clamp(1, bh);
-    let mut buf = Vec::with_capacity(pw as usize * ph as usize * 3);
-    for y in 0..ph {
-        let i = (((y as f64 + 0.5) / scale) as usize).min(h - 1);
-        for x in 0..pw {
-            let j = (((x as f64 + 0.5) / scale) as usize).min(w - 1);
-            let RGBColor(r, g, b) = colour(i, j);
-            buf.extend([r, g, b]);
-        }
-    }
-    let at = (((aw - pw) / 2) as i32, (TITLE_H + (bh - ph) / 2) as i32);
+    let shown = resample(values, (ph as usize, pw as usize), reduce);
+    let buf: Vec<u8> = shown
+        .iter()
+        .flat_map(|&v| {
+            let RGBColor(r, g, b) = colour(v);
+            [r, g, b]
+        })
+        .collect();
+    let at = (((aw - pw) / 2) as i32, (PANEL_TITLE_H + (bh - ph) / 2) as i32);
     let image: BitMapElement<(i32, i32)> =
         BitMapElement::with_owned_buffer(at, (pw, ph), buf).ok_or("image buffer of the wrong size")?;
     area.draw(&image)?;
     Ok(())
 }
+
+/// Height of a panel's title.
+pub(super) const PANEL_TITLE_H: u32 = 18;
 
 /// A horizontal colour bar of `area`'s width: `colour(t)` for t from 0 (left) to 1 (right),
 /// `low` and `high` written under its ends and `what` in the middle.

@@ -153,8 +153,17 @@ fn report_writes_html_and_decodable_figures() {
         assert_eq!(base64::engine::general_purpose::STANDARD.decode(b64).unwrap(), bytes, "{id}");
     }
     assert_eq!(html.matches("<img src=\"data:image/png;base64,").count(), 4);
-    // Sizes follow the layout: the curves are 960×600; the mask grid has 2 rows of 2×2 panels.
-    assert_eq!(decode(&std::fs::read(&files.figures[0]).unwrap()).0, 960);
+    // Sizes follow the layout: the curves are 960×600; the mask grid and the slice grid have
+    // 2 rows (masks) of 2 × 2 panels (accelerations or methods, each with 2 images), under a
+    // title (34 px) and colour bars (42 px), each row under a 24 px header; the slice grid
+    // has the reference panel on top.
+    let size = |n: usize| decode(&std::fs::read(&files.figures[n]).unwrap());
+    let (p, q) = (images::PANEL, images::SLICE_PANEL);
+    let sizes: Vec<(u32, u32)> = (0..4).map(|n| (size(n).0, size(n).1)).collect();
+    assert_eq!(
+        sizes,
+        [(960, 600), (960, 600), (4 * p, 34 + 42 + 2 * (24 + p)), (4 * q, 34 + q + 42 + 2 * (24 + q))]
+    );
     // Self-contained: nothing fetched from elsewhere.
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
     // RECON_KEEP_REPORT=1 keeps the report to look at (docs/study/screenshot.sh).
