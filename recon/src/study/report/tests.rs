@@ -227,3 +227,18 @@ fn slice_of_the_wrong_size_is_a_clear_error() {
     assert!(err.contains("reference"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn images_shown_smaller_are_averaged_or_max_pooled() {
+    use super::plot::{resample, Reduce};
+    let a = Array2::from_shape_fn((4, 6), |(i, j)| (i * 6 + j) as f32);
+    assert_eq!(resample(&a, (2, 3), Reduce::Mean)[[0, 0]], 3.5, "mean of 0, 1, 6, 7");
+    assert_eq!(resample(&a, (2, 3), Reduce::Max)[[1, 2]], 23.0);
+    let up = resample(&a, (8, 12), Reduce::Mean);
+    assert_eq!((up[[0, 0]], up[[7, 11]], up[[3, 5]]), (0.0, 23.0, 8.0), "nearest when enlarged");
+    // A one-pixel PSF peak survives max-pooling, where nearest-neighbour would drop it.
+    let mut psf = Array2::zeros((101, 101));
+    psf[[50, 50]] = 1.0;
+    assert!(resample(&psf, (10, 10), Reduce::Max).iter().any(|&v| v == 1.0));
+    assert!(resample(&Array2::from_elem((3, 3), f32::NAN), (1, 1), Reduce::Mean)[[0, 0]].is_nan());
+}
