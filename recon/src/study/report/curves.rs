@@ -41,9 +41,12 @@ impl Metric {
 /// (dash, gap) in pixels of the line of the n-th method: solid, dashed, dotted, long dashes.
 const DASHES: [(u32, u32); 4] = [(10_000, 1), (12, 6), (3, 4), (22, 6)];
 
+/// (mask, method, points) of one line.
+type Line<'a> = (&'a str, &'a str, Vec<(f64, Estimate)>);
+
 /// One line: (mask, method) and its points (acceleration, estimate) sorted by acceleration;
 /// groups with a non-finite mean are left out (PSNR of a perfect reconstruction is +∞).
-fn lines(groups: &[GroupStats], metric: Metric) -> Vec<(&str, &str, Vec<(f64, Estimate)>)> {
+fn lines(groups: &[GroupStats], metric: Metric) -> Vec<Line<'_>> {
     let mut out = Vec::new();
     for mask in distinct(groups.iter().map(|g| g.mask.as_str())) {
         for method in distinct(groups.iter().map(|g| g.method.as_str())) {

@@ -41,22 +41,22 @@ pub(super) fn document(input: &ReportInput, figures: &[Figure]) -> String {
     let _ =
         write!(h, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>");
     let _ = write!(h, "<style>{STYLE}</style></head><body>\n<h1>{title}</h1>\n");
-    let _ = write!(h, "<p>Command:</p><pre><code>{}</code></pre>\n", escape(&input.command));
+    let _ = writeln!(h, "<p>Command:</p><pre><code>{}</code></pre>", escape(&input.command));
     let n = input.records.len();
     let _ = match input.throughput {
-        Some((rate, secs)) => write!(
+        Some((rate, secs)) => writeln!(
             h,
-            "<p>{n} reconstructions in {secs:.1} s: <b>{rate:.2} reconstructions per second</b>.</p>\n"
+            "<p>{n} reconstructions in {secs:.1} s: <b>{rate:.2} reconstructions per second</b>.</p>"
         ),
-        None => write!(h, "<p>{n} reconstructions.</p>\n"),
+        None => writeln!(h, "<p>{n} reconstructions.</p>"),
     };
     h.push_str("<h2>Figures</h2>\n");
     for f in figures {
         let data = base64::engine::general_purpose::STANDARD.encode(&f.png);
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<figure id=\"{id}\"><img src=\"data:image/png;base64,{data}\" alt=\"{alt}\">\
-             <figcaption><b>{alt}</b> (<code>figures/{id}.png</code>). {caption}</figcaption></figure>\n",
+             <figcaption><b>{alt}</b> (<code>figures/{id}.png</code>). {caption}</figcaption></figure>",
             id = escape(&f.name),
             alt = escape(&f.title),
             caption = escape(&f.caption),
