@@ -34,6 +34,9 @@ pub struct ReportFiles {
     pub figures: Vec<PathBuf>,
 }
 
+/// Every figure a report can draw, `figures/<name>.png`.
+const FIGURE_NAMES: [&str; 4] = ["psnr", "ssim", "masks", "slice"];
+
 /// One drawn figure: `figures/<name>.png`, its title and how to read it.
 pub(crate) struct Figure {
     name: String,
@@ -44,7 +47,7 @@ pub(crate) struct Figure {
 
 /// Writes `dir/report.html` and `dir/figures/*.png` from `input` (atomically, each file
 /// under a temporary name then renamed; existing report files are replaced, they belong to
-/// the study). `dir` is created if needed. Errors: no records (nothing to report), a slice
+/// the study, and a figure this input no longer draws is removed). `dir` is created if needed. Errors: no records (nothing to report), a slice
 /// view whose reconstructions differ in size from its reference, a file that cannot be
 /// written.
 pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
@@ -62,6 +65,14 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
         let path = figure_dir.join(format!("{}.png", f.name));
         write_bytes(&path, &f.png)?;
         paths.push(path);
+    }
+    // A figure an earlier report of this study drew but this one does not (no mask or slice
+    // views now) would no longer match the page: remove it.
+    for name in FIGURE_NAMES.iter().filter(|n| !figures.iter().any(|f| f.name == **n)) {
+        let stale = figure_dir.join(format!("{name}.png"));
+        if stale.is_file() {
+            std::fs::remove_file(&stale).map_err(|e| ReconError::io(&stale, e))?;
+        }
     }
     let html = dir.join("report.html");
     write_bytes(&html, html::document(input, &figures).as_bytes())?;

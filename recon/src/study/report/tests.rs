@@ -206,12 +206,20 @@ fn report_without_records_is_an_error_and_writes_nothing() {
 #[test]
 fn report_without_masks_or_slice_has_only_the_curves() {
     let dir = temp_dir("curves");
+    write_report(&dir, &synthetic_input()).unwrap();
+    assert!(dir.join("figures/masks.png").exists());
     let mut input = synthetic_input();
     input.masks.clear();
     input.slice = None;
     input.throughput = None;
     let files = write_report(&dir, &input).unwrap();
     assert_eq!(files.figures.len(), 2);
+    assert!(
+        !dir.join("figures/masks.png").exists() && !dir.join("figures/slice.png").exists(),
+        "stale figures removed"
+    );
+    let html = std::fs::read_to_string(&files.html).unwrap();
+    assert_eq!(html.matches("<img src=\"data:image/png;base64,").count(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
