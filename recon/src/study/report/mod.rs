@@ -106,7 +106,8 @@ fn draw_figures(input: &ReportInput) -> Result<Vec<Figure>> {
             caption: format!(
                 "Per mask (rows) and acceleration: the pattern on the k-space grid (white = sampled; a 1-D \
                  mask is a set of kept columns) and its point-spread function |ifft2c(mask)| normalised to \
-                 1 at the centre, in dB from {:.0} (dark) to 0 (bright). A bright centre on a dark, \
+                 1 at the centre, in dB from {:.0} (dark) to 0 (bright); the PSF of a 1-D mask is a line, \
+                 drawn as a profile (dB against the offset from the centre). A bright centre on a dark, \
                  noise-like background is incoherent aliasing (good for CS and networks); bright copies \
                  of the centre are coherent aliasing (folding) from regular undersampling.",
                 images::PSF_FLOOR_DB
