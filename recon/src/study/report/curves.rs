@@ -3,6 +3,7 @@
 //! Colour = mask, dash pattern = method.
 
 use super::plot::{distinct, render, text, DrawResult, PALETTE};
+use super::text::Canvas;
 use crate::error::Result;
 use crate::study::record::{Estimate, GroupStats};
 use plotters::element::DashedPathElement;
@@ -122,7 +123,7 @@ pub(super) fn metric_figure(groups: &[GroupStats], metric: Metric) -> Result<Vec
 
 type Chart<'a, 'b> = ChartContext<
     'a,
-    BitMapBackend<'b>,
+    Canvas<'b>,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 

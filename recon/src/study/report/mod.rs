@@ -18,6 +18,7 @@ mod images;
 mod plot;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use html::{escape, MAX_CELL_ROWS};
 

@@ -2,6 +2,7 @@
 //! a PNG in memory (so the same bytes go to `figures/*.png` and into `report.html`), the
 //! colours, and image panels (a 2-D array shown with its aspect ratio kept) with colour bars.
 
+use super::text::Canvas;
 use crate::error::{ReconError, Result};
 use ndarray::Array2;
 use plotters::coord::Shift;
@@ -12,11 +13,11 @@ use std::sync::Once;
 /// Errors of plotters' drawing calls (their types are generic over the backend).
 pub(super) type DrawResult<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 /// A drawing area of a figure, in pixels from its top-left corner.
-pub(super) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(super) type Area<'a> = DrawingArea<Canvas<'a>, Shift>;
 
 /// DejaVu Sans (Bitstream Vera licence, `recon/assets/fonts/LICENSE-DejaVu.txt`), embedded so
 /// that drawing text needs neither a system font nor a C library (plotters' `ab_glyph`).
-const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+pub(super) const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 const FONT_NAME: &str = "sans-serif";
 
 /// Line colours, one per mask (Tableau 10: distinguishable, and readable in grey).
@@ -47,13 +48,15 @@ pub(super) fn render(
 ) -> Result<Vec<u8>> {
     static FONT_ONCE: Once = Once::new();
     FONT_ONCE.call_once(|| {
+        // plotters lays text out with this font (and would draw it; `Canvas` draws it instead).
         // A font that does not parse shows up below as a failed text draw, naming the figure.
         let _ = plotters::style::register_font(FONT_NAME, FontStyle::Normal, FONT);
     });
     let fail = |e: &dyn std::fmt::Display| ReconError::Failed(format!("drawing the figure '{name}': {e}"));
+    let font = ab_glyph::FontRef::try_from_slice(FONT).map_err(|e| fail(&e))?;
     let mut rgb = vec![255u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let root = Canvas::new(BitMapBackend::with_buffer(&mut rgb, (w, h)), font).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
         draw(&root).map_err(|e| fail(&e))?;
         root.present().map_err(|e| fail(&e))?;

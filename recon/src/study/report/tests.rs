@@ -250,3 +250,34 @@ fn images_shown_smaller_are_averaged_or_max_pooled() {
     assert!(resample(&psf, (10, 10), Reduce::Max).iter().any(|&v| v == 1.0));
     assert!(resample(&Array2::from_elem((3, 3), f32::NAN), (1, 1), Reduce::Mean)[[0, 0]].is_nan());
 }
+
+/// Text is drawn with each glyph at its own bounds (plotters 0.3.7's ab_glyph backend drops
+/// the left side bearing, which shifts letters such as "p" left and breaks words apart).
+#[test]
+fn glyphs_keep_their_side_bearings() {
+    use ab_glyph::{Font, ScaleFont};
+    let font = ab_glyph::FontRef::try_from_slice(super::plot::FONT).unwrap();
+    let size = 40.0;
+    let ink = |text: &str| {
+        let mut xs = Vec::new();
+        let advance = super::text::rasterise(&font, size, text, |x, _, c| {
+            if c > 0.5 {
+                xs.push(x)
+            }
+        });
+        (xs.iter().copied().min().unwrap(), xs.iter().copied().max().unwrap(), advance)
+    };
+    let scaled = font.as_scaled(size);
+    let bearing = |c| scaled.h_side_bearing(scaled.glyph_id(c));
+    let (p_left, _, _) = ink("p");
+    assert!(
+        bearing('p') > 2.0 && (p_left as f32 - bearing('p')).abs() <= 1.0,
+        "p ink at {p_left}, bearing {}",
+        bearing('p')
+    );
+    // In "np" the p starts one advance of n (plus kerning) further right than alone.
+    let (_, n_right, n_advance) = ink("n");
+    let (_, np_right, _) = ink("np");
+    let (_, p_right, _) = ink("p");
+    assert!((np_right - p_right) as f32 - n_advance <= 1.0 && np_right > n_right);
+}
