@@ -2,11 +2,11 @@
 //! as PNG files in `figures/`.
 //!
 //! * `figures/psnr.png`, `figures/ssim.png`: the metric against acceleration, one line per
-//!   (mask, method) through the group means with the 95 % bootstrap CI as a band ([`curves`]).
+//!   (mask, method) through the group means with the 95 % bootstrap CI as a band (`curves`).
 //! * `figures/masks.png` (when the input has mask views): every mask's sampling pattern and
-//!   its PSF in dB, per acceleration ([`images`]).
+//!   its PSF in dB, per acceleration (`images`).
 //! * `figures/slice.png` (when the input has a slice view): the reference, and per (mask,
-//!   method) the reconstruction and its error map on common scales ([`images`]).
+//!   method) the reconstruction and its error map on common scales (`images`).
 //!
 //! Figures are drawn with `plotters` into an RGB buffer, encoded to PNG in memory, and the
 //! same bytes are written to `figures/` and embedded in the HTML. An input without records is
