@@ -30,7 +30,7 @@ fn expected_psf(mask_png: &Path) -> Array2<f64> {
 }
 
 #[test]
-fn mask_writes_its_psf_next_to_it() {
+fn mask_psf_png_equals_the_psf_of_the_written_mask() {
     let dir = tempfile::tempdir().unwrap();
     for (family, shape) in [("poisson", "40x36"), ("random", "32x24")] {
         let (out, psf) =
