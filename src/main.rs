@@ -43,7 +43,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Draw a sampling mask and print its statistics.
+    /// Draw a sampling mask, print its analysis (PSF side lobes, incoherence, centre), and
+    /// optionally write its point-spread function (`--psf`).
     Mask(cmd::mask::Args),
     /// Make a fastMRI-layout (multi-coil) scan from magnitude images.
     Simulate(cmd::simulate::Args),
