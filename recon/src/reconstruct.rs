@@ -281,7 +281,7 @@ fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskRep
             (m, report)
         }
         (None, MaskSpec::File(path)) => {
-            let m = crate::maskgen::read_mask_file(path, scan.kspace_shape)?;
+            let m = crate::maskfile::read_mask_file(path, scan.kspace_shape)?;
             let report = mask_report(&req.mask.label(), false, None, None, None, &m);
             (m, report)
         }
