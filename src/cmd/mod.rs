@@ -8,6 +8,7 @@ pub mod maps;
 pub mod mask;
 pub mod reconstruct;
 pub mod simulate;
+pub mod study;
 pub mod train;
 pub mod unrolled;
 

@@ -24,7 +24,7 @@ pub mod stats;
 mod views;
 
 pub use finish::{merge, Finished, MergeReport};
-pub use plan::{parse_seeds, StudyPlan};
+pub use plan::{parse_seeds, split_mask_items, StudyPlan};
 pub use record::{CellRecord, Estimate, GroupStats, MaskView, PairedDifference, ReportInput, SliceView};
 pub use report::{write_report, ReportFiles};
 pub use results::ResultLine;

@@ -245,6 +245,24 @@ fn no_duplicates(flag: &str, values: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `--masks`: mask items separated by commas, where a piece `key=value` without a `:`
+/// continues the item before it, so `random,gaussian:sigma=0.3,calib=24x24,n2n` is three
+/// items (`random`, `gaussian:sigma=0.3,calib=24x24`, `n2n`).
+pub fn split_mask_items(s: &str) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    for piece in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let continues = piece.contains('=') && !piece.contains(':');
+        match items.last_mut() {
+            Some(last) if continues && last.contains(':') => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => items.push(piece.to_string()),
+        }
+    }
+    items
+}
+
 /// `--seeds`: `A..B` (A to B − 1, Rust's half-open range: `0..4` is 0, 1, 2, 3), `A..=B`, or
 /// a comma-separated list (`0,3,7`).
 pub fn parse_seeds(s: &str) -> Result<Vec<u32>> {
@@ -333,6 +351,14 @@ mod tests {
             report_slice: None,
             report_acceleration: None,
         }
+    }
+
+    #[test]
+    fn mask_items_keep_their_parameters() {
+        assert_eq!(
+            split_mask_items("random, gaussian:sigma=0.3,calib=24x24,n2n,file:m.npy"),
+            ["random", "gaussian:sigma=0.3,calib=24x24", "n2n", "file:m.npy"]
+        );
     }
 
     #[test]
