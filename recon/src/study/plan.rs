@@ -141,8 +141,15 @@ impl StudyPlan {
         for (item, text) in self.masks.iter().enumerate() {
             units.extend(self.item_units(item, text)?);
         }
-        let labels: Vec<String> = units.iter().map(|u| format!("{} {:?}", u.label, u.acceleration)).collect();
-        no_duplicates("--masks (mask at an acceleration)", &labels)?;
+        let labels: Vec<String> = units
+            .iter()
+            .filter(|u| u.seed == self.seeds[0])
+            .map(|u| match u.acceleration {
+                Some(r) => format!("{} at {r}x", u.label),
+                None => u.label.clone(),
+            })
+            .collect();
+        no_duplicates("--masks", &labels)?;
         Ok(units)
     }
 
