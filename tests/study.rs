@@ -153,6 +153,36 @@ fn a_stopped_study_resumes_and_shards_merge_to_the_same_bytes() {
     // 2 volumes × (equispaced: 2 R × 2 seeds + file: 1) × 2 methods.
     assert_eq!(rows(&expected[0]).len(), 2 * 5 * 2);
     assert!(expected[0].contains(&format!("file:{}", s(&mask))), "{}", expected[0]);
+    // `recon --mask file:cols.npy` reconstructs the mask file's cell exactly.
+    let o = dir.path().join("one.h5");
+    let file_mask = format!("file:{}", s(&mask));
+    let b = input.join("b.h5");
+    let r = recon(&[
+        "--input",
+        s(&b),
+        "--mask",
+        &file_mask,
+        "--method",
+        "sense",
+        "--iterations",
+        "5",
+        "--json",
+        "-o",
+        s(&o),
+    ]);
+    let j = json(&r);
+    let theirs = j["metrics"].as_array().unwrap().iter().find(|m| m["method"] == "sense").unwrap()["psnr"]
+        .as_f64()
+        .unwrap();
+    let all = rows(&expected[0]);
+    let cell = all.iter().find(|c| c[0] == "b.h5" && c[1] == file_mask && c[4] == "sense").unwrap();
+    let ours: f64 = cell[6].parse().unwrap();
+    assert!((ours - theirs).abs() <= 1e-9 * theirs, "{ours} vs {theirs}");
+    assert_eq!(
+        cell[2].parse::<f64>().unwrap(),
+        80.0 / 32.0,
+        "a mask file's acceleration is its achieved one"
+    );
 
     // Stopped after 3 units, then a kill that cut a line: the re-run completes it.
     let resumed = dir.path().join("resumed");
