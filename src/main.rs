@@ -58,6 +58,8 @@ enum Command {
     Train(cmd::train::Args),
     /// Reconstruct and evaluate a folder of volumes: resumable, shardable (Slurm arrays).
     Batch(cmd::batch::Args),
+    /// Sweep masks, accelerations, methods and seeds over a folder: statistics and a report.
+    Study(cmd::study::Args),
     /// Remove noise from photos, train and evaluate denoisers (Noise2Noise image experiments).
     Denoise(cmd::denoise::Args),
 }
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Some(Command::Train(a)) => cmd::train::run(a),
         Some(Command::Batch(a)) => cmd::batch::run(a),
         Some(Command::Denoise(a)) => cmd::denoise::run(a),
+        Some(Command::Study(a)) => cmd::study::run(a),
         None => cmd::reconstruct::run(cli.recon),
     };
     match result {

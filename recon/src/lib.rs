@@ -36,6 +36,7 @@ pub mod evaluate;
 pub mod info;
 pub mod io;
 pub mod maps;
+pub mod maskfile;
 pub mod maskgen;
 mod methods;
 pub mod metrics;

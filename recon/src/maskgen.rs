@@ -1,10 +1,10 @@
-//! `recon mask`: draw a mask, analyse it, save it as PNG / NPY / BART cfl; and the reading
-//! back of a saved mask (`--mask file:PATH`).
+//! `recon mask`: draw a mask, analyse it, save it as PNG / NPY / BART cfl (reading a saved mask
+//! back, `--mask file:PATH`, is [`crate::maskfile`]).
 
 use crate::error::{ReconError, Result};
 use crate::io::output::check_output;
 use kspace::mask::{MaskParams, MaskSpec};
-use kspace::{SamplingMask, C32};
+use kspace::C32;
 use serde::Serialize;
 use std::path::Path;
 
@@ -222,46 +222,4 @@ pub fn validate_params(params: &MaskParams) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Reads a saved mask (`--mask file:PATH`) for k-space of `shape`: a `.png` (white = kept, as
-/// `recon mask` writes it) or a BART `.cfl` (non-zero = kept), of exactly `shape`. Its keep
-/// probability is 1 everywhere (a given mask has no known density), as for an acquired mask;
-/// a pattern that is the same in every row is a 1-D column mask.
-pub(crate) fn read_mask_file(path: &Path, shape: (usize, usize)) -> Result<SamplingMask> {
-    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let keep = match ext.as_str() {
-        "png" => crate::io::png::read_png(path)?.to_gray().mapv(|v| v > 0.5),
-        "cfl" | "hdr" => {
-            let a = crate::io::cfl::read_cfl(path)?;
-            let dims = match a.shape() {
-                [h] => (*h, 1),
-                [h, w] => (*h, *w),
-                other => {
-                    return Err(ReconError::format(
-                        path,
-                        format!("a mask is 2-D (H×W), this array is {other:?}"),
-                    ))
-                }
-            };
-            // BART's index order is (H, W): logical order is row-major (H, W).
-            let flat: Vec<bool> = a.iter().map(|v| v.re != 0.0 || v.im != 0.0).collect();
-            ndarray::Array2::from_shape_vec(dims, flat)
-                .map_err(|e| ReconError::format(path, e.to_string()))?
-        }
-        _ => {
-            return Err(ReconError::Invalid(format!(
-                "--mask file:{}: a mask file is .png or .cfl",
-                path.display()
-            )))
-        }
-    };
-    let (h, w) = keep.dim();
-    if (h, w) != shape {
-        return Err(ReconError::format(
-            path,
-            format!("the mask is {h}×{w} but the k-space is {}×{}", shape.0, shape.1),
-        ));
-    }
-    Ok(crate::scan::bart::mask_of(keep).unwrap_or_else(|| SamplingMask::full(shape)))
 }

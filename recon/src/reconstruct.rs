@@ -276,7 +276,7 @@ pub(crate) fn reconstruct_with(
 
 /// The acquired mask when the input has one, else a fresh mask of the requested family. A
 /// mask that keeps no sample is refused (a usage error: the options ask for nothing).
-fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskReport)> {
+pub(crate) fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskReport)> {
     let (mask, report) = match (&scan.acquired_mask, &req.mask) {
         (Some(m), _) => {
             let r = scan.nominal_acceleration.unwrap_or_else(|| m.acceleration());
@@ -289,7 +289,7 @@ fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskRep
             (m, report)
         }
         (None, MaskSpec::File(path)) => {
-            let m = crate::maskgen::read_mask_file(path, scan.kspace_shape)?;
+            let m = crate::maskfile::read_mask_file(path, scan.kspace_shape)?;
             let report = mask_report(&req.mask.label(), false, None, None, None, &m);
             (m, report)
         }

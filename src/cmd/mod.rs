@@ -8,6 +8,7 @@ pub mod maps;
 pub mod mask;
 pub mod reconstruct;
 pub mod simulate;
+pub mod study;
 pub mod train;
 pub mod unrolled;
 
@@ -158,7 +159,7 @@ pub struct MaskOpts {
     /// gaussian1d (1-D phase-encode, fastMRI); poisson, gaussian, radial, n2n (2-D); with
     /// other parameters after a colon if wanted (poisson:calib=24x24, gaussian:sigma=0.3,
     /// equispaced:offset=1). Or none (keep every sample), or file:PATH (a mask saved by
-    /// `recon mask`, .png or .cfl, of the k-space's size). Default: random (recon train: n2n).
+    /// `recon mask`, .png, .npy or .cfl, or a fastMRI .h5 with a `mask`, of the k-space's size). Default: random (recon train: n2n).
     #[arg(long)]
     pub mask: Option<String>,
     /// Acceleration R: about 1/R of k-space is kept (default 4). recon train takes several,

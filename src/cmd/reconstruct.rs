@@ -95,6 +95,13 @@ pub struct MethodOpts {
     /// Reconstruction method: network (default), zero-filled, sense, cs, tv, or all.
     #[arg(long, value_enum, default_value_t = MethodArg::Network)]
     pub method: MethodArg,
+    #[command(flatten)]
+    pub classical: ClassicalArgs,
+}
+
+/// λ, iterations and maps of sense, cs and tv (shared by `recon`, `recon batch`, `recon study`).
+#[derive(ClapArgs, Debug, Clone)]
+pub struct ClassicalArgs {
     /// Regularisation λ of sense, cs and tv, on data scaled as BART's `-S` (default 0.01, as
     /// BART's usual `-r 0.01`).
     #[arg(long, value_parser = |s: &str| super::finite_in(s, 0.0, 1e6, false))]
@@ -123,6 +130,13 @@ impl MethodOpts {
 
     /// λ, iterations and maps.
     pub fn classical(&self) -> ClassicalOptions {
+        self.classical.options()
+    }
+}
+
+impl ClassicalArgs {
+    /// λ, iterations and maps.
+    pub fn options(&self) -> ClassicalOptions {
         ClassicalOptions {
             lambda: self.lambda.map(|l| l as f32),
             iterations: self.iterations,

@@ -42,7 +42,12 @@ pub(crate) struct RunningMarker(PathBuf);
 
 impl RunningMarker {
     pub(crate) fn create(dir: &Path, shard: Shard) -> Result<Self> {
-        let path = dir.join(running_marker_name(shard));
+        Self::create_for(dir, "manifest", shard)
+    }
+
+    /// The marker `<stem>.running` / `<stem>.shard-I-of-N.running` (`recon study`: `results`).
+    pub(crate) fn create_for(dir: &Path, stem: &str, shard: Shard) -> Result<Self> {
+        let path = dir.join(shard.file_name(stem, "running"));
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
         let text = format!(
             "pid {}\nhost {}\nstarted_unix {:.0}\n",
@@ -59,11 +64,6 @@ impl Drop for RunningMarker {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-/// The name of the marker a running batch of `shard` keeps in its output folder.
-pub fn running_marker_name(shard: Shard) -> String {
-    shard.file_name("manifest", "running")
 }
 
 /// Removes temporary files that a killed run left for these outputs

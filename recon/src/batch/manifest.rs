@@ -148,6 +148,11 @@ pub fn now_unix() -> f64 {
 /// Lines that do not parse (a half-written last line of a killed run, a foreign line) are
 /// skipped and counted in the second value.
 pub fn read_manifest(path: &Path) -> Result<(Vec<ManifestEntry>, usize)> {
+    read_jsonl(path)
+}
+
+/// [`read_manifest`] for lines of any type (`recon study`'s results use it too).
+pub(crate) fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(Vec<T>, usize)> {
     let text = match std::fs::read(path) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
@@ -162,7 +167,7 @@ pub fn read_manifest(path: &Path) -> Result<(Vec<ManifestEntry>, usize)> {
     };
     skipped += usize::from(!text.ends_with('\n') && !text.is_empty());
     for line in complete.split('\n').filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str::<ManifestEntry>(line) {
+        match serde_json::from_str::<T>(line) {
             Ok(e) => entries.push(e),
             Err(_) => skipped += 1,
         }
@@ -208,7 +213,7 @@ impl ManifestWriter {
     }
 
     /// Appends `entry` as one line, durably.
-    pub fn append(&self, entry: &ManifestEntry) -> Result<()> {
+    pub fn append<T: Serialize>(&self, entry: &T) -> Result<()> {
         let mut line = serde_json::to_string(entry).map_err(|e| {
             ReconError::Invalid(format!("{}: cannot encode a line: {e}", self.path.display()))
         })?;

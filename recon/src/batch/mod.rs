@@ -14,7 +14,7 @@
 //!   `nifti/<stem>.nii.gz`. Every file is written under a temporary name and renamed.
 //!   Slices are streamed: memory holds the slices being reconstructed, the model (loaded
 //!   once and shared, as are the FFT plans) and the output of the volumes in flight
-//!   (`run::VOLUMES_IN_FLIGHT` of them, sharing the `--jobs` threads), never the dataset:
+//!   (`workers::VOLUMES_IN_FLIGHT` of them, sharing the `--jobs` threads), never the dataset:
 //!   peak memory does not grow with the number of volumes. Every size a file declares is
 //!   checked against the caps of [`crate::io::limits`] before it is allocated, so a hostile
 //!   file is a failed line like any bad file, and a panic is caught as that volume's failure.
@@ -33,10 +33,11 @@ pub(crate) mod discover;
 pub(crate) mod files;
 pub(crate) mod manifest;
 pub(crate) mod merge;
-mod models;
+pub(crate) mod models;
 mod previews;
 pub(crate) mod run;
 pub(crate) mod summary;
+pub(crate) mod workers;
 
 pub use discover::Shard;
 pub use manifest::{ClassicalSettings, ManifestEntry, Settings, Status};

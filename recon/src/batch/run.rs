@@ -6,6 +6,7 @@ use super::files::{output_file_name, remove_stale_temps, RunningMarker};
 use super::manifest::{latest, read_manifest, write_csv, ManifestEntry, ManifestWriter, Settings, Status};
 use super::models::ModelCache;
 use super::summary::{self, GroupSummary};
+use super::workers::{catch_panic, run_on_workers};
 use crate::classical::{ClassicalOptions, MethodChoice};
 use crate::error::{ReconError, Result};
 use crate::network::ModelChoice;
@@ -18,7 +19,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// Test-only: ms to sleep before each volume, so a test can kill a batch part-way. Not for normal use.
@@ -27,13 +27,6 @@ pub const TEST_DELAY_ENV: &str = "RECON_BATCH_TEST_DELAY_MS";
 /// The most threads `--jobs` may ask for (far above any node's cores; each thread holds
 /// slices in memory).
 pub const MAX_JOBS: usize = 1024;
-
-/// Volumes reconstructed at once, whatever `--jobs` and the number of volumes: the
-/// `--jobs` threads are split between them. Fixed so that peak memory (a volume's slices in
-/// flight, its output, its file handles) does not grow with the dataset: with one volume
-/// per thread, 20 volumes on 16 cores held 16 outputs where 2 volumes held 2. Two, not one,
-/// so that one volume's reading and writing overlaps the other's compute.
-pub const VOLUMES_IN_FLIGHT: usize = 2;
 
 /// What to process and how.
 #[derive(Debug, Clone)]
@@ -291,13 +284,16 @@ pub(crate) fn write_tables(
     Ok((groups, failures.into_iter().cloned().collect()))
 }
 
-fn check_request(req: &BatchRequest) -> Result<()> {
-    if req.jobs > MAX_JOBS {
-        return Err(ReconError::Invalid(format!(
-            "--jobs {}: must be 0 (one per core) to {MAX_JOBS}",
-            req.jobs
-        )));
+/// `--jobs` within 0 (one per core) to [`MAX_JOBS`].
+pub(crate) fn check_jobs(jobs: usize) -> Result<()> {
+    if jobs > MAX_JOBS {
+        return Err(ReconError::Invalid(format!("--jobs {jobs}: must be 0 (one per core) to {MAX_JOBS}")));
     }
+    Ok(())
+}
+
+fn check_request(req: &BatchRequest) -> Result<()> {
+    check_jobs(req.jobs)?;
     match &req.mask {
         MaskSpec::Family { family, params } => {
             family.build(params)?;
@@ -331,52 +327,16 @@ fn check_request(req: &BatchRequest) -> Result<()> {
     Ok(())
 }
 
-/// `--jobs` threads: `V = min(VOLUMES_IN_FLIGHT, jobs, volumes)` workers, each taking the
-/// next volume and reconstructing its slices on a private pool of `jobs / V` threads,
-/// parallel over slices. Private pools keep the volumes apart: rayon lets a thread that
-/// waits inside a parallel model op start another task of its pool, so a pool shared by all
-/// volumes could hold slices of any number of them; a private pool holds slices of its own
-/// volume only. `V` does not grow with the number of volumes, so neither does memory.
 fn run_jobs(
     ctx: &Ctx,
     jobs: &[Job],
     total_slices: usize,
     record: &(dyn Fn(ManifestEntry) -> Result<()> + Sync),
 ) -> Result<()> {
-    let threads = match ctx.req.jobs {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        n => n,
-    };
-    let workers = VOLUMES_IN_FLIGHT.min(threads).min(jobs.len()).max(1);
-    let pools = (0..workers)
-        .map(|_| rayon::ThreadPoolBuilder::new().num_threads((threads / workers).max(1)).build())
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| ReconError::Invalid(format!("cannot start {threads} threads: {e}")))?;
     ctx.progress.start("slices", total_slices as u64);
-    let next = AtomicUsize::new(0);
-    let fatal: Mutex<Option<ReconError>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for pool in pools.iter().take(jobs.len()) {
-            let (next, fatal) = (&next, &fatal);
-            s.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= jobs.len() || fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
-                    break;
-                }
-                let entry = pool.install(|| process_guarded(ctx, &jobs[i]));
-                super::release_free_memory();
-                if let Err(e) = record(entry) {
-                    *fatal.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
-                    break;
-                }
-            });
-        }
-    });
+    let result = run_on_workers(jobs, ctx.req.jobs, &|job| process_guarded(ctx, job), record);
     ctx.progress.finish();
-    if let Some(e) = fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        return Err(e);
-    }
-    Ok(())
+    result
 }
 
 /// Volumes done, volumes failed, slices done (of the volumes done), by this run.
@@ -397,15 +357,7 @@ impl Tally {
 /// file's doing) is that volume's failure too, not the end of the batch.
 fn process_guarded(ctx: &Ctx, job: &Job) -> ManifestEntry {
     let t0 = Instant::now();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reconstruct_one(ctx, job)))
-        .unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(ReconError::Failed(format!("{}: internal error: {why}", job.path.display())))
-        });
+    let outcome = catch_panic(&job.path, || reconstruct_one(ctx, job));
     match outcome {
         Ok(report) => entry(ctx, job, &report, t0.elapsed().as_secs_f64()),
         Err(e) => {

@@ -12,14 +12,17 @@ use serde::{Deserialize, Serialize};
 pub struct CellRecord {
     /// The volume's file name (not the path), as in `recon batch`.
     pub volume: String,
-    /// The mask label: the family name (`random`, `poisson`, ...), the family with its swept
-    /// parameters (`poisson[calib=24,exponent=2]`), or `file:NAME`.
+    /// The mask label in `recon --mask`'s text form (`kspace::mask::MaskSpec`) without the
+    /// acceleration: the family name (`random`, `poisson`, ...), the family with its other
+    /// parameters (`poisson:calib=24x24`, `random:center_fraction=0.04` when centre fractions
+    /// are swept), or `file:PATH` as given.
     pub mask: String,
     /// The requested acceleration (for a mask file: its achieved acceleration).
     pub acceleration: f64,
-    /// The centre fraction (1-D families) or calibration size (2-D) when one was set.
+    /// The centre fraction, for the families that read one (1-D families; `poisson` and
+    /// `gaussian` without a `calib` box, which is in the label); `None` otherwise.
     pub centre: Option<f64>,
-    /// `zero-filled`, `sense`, `cs`, `tv` or `network` (`Method::name`).
+    /// `zero_filled`, `sense`, `cs`, `tv` or `network` (`Method::name`).
     pub method: String,
     pub seed: u32,
     pub psnr: f64,
@@ -30,7 +33,9 @@ pub struct CellRecord {
     /// The mask's point-spread-function analysis (`kspace::analysis`).
     pub psf_peak_sidelobe_ratio: f64,
     pub incoherence: f64,
-    /// Fraction of the central calibration region that is sampled.
+    /// Fraction of the centre that is sampled: the `calib` box, else the central band of
+    /// `round(W·cf)` columns (1-D masks) or `round(H·cf) × round(W·cf)` box (2-D), with `cf`
+    /// the centre fraction or `0.32 / R` (see `study::cells`).
     pub centre_sampled_fraction: f64,
     /// Wall-clock seconds of this reconstruction (maps included for the classical methods).
     pub seconds: f64,
@@ -77,7 +82,7 @@ pub struct PairedDifference {
     pub significant: bool,
 }
 
-/// One mask drawn on the first volume's grid (seed 0) and its point-spread function, for the
+/// One mask drawn on the first volume's grid (with the first seed) and its point-spread function, for the
 /// report's mask figures.
 #[derive(Debug, Clone)]
 pub struct MaskView {
@@ -89,7 +94,7 @@ pub struct MaskView {
     pub psf: Array2<f32>,
 }
 
-/// One slice reconstructed by every (mask, method) at one acceleration (seed 0), for the
+/// One slice reconstructed by every (mask, method) at one acceleration (the first seed), for the
 /// report's grid of reconstructions and error maps.
 #[derive(Debug, Clone)]
 pub struct SliceView {
