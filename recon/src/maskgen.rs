@@ -4,7 +4,7 @@
 use crate::error::{ReconError, Result};
 use crate::io::output::check_output;
 use kspace::mask::{MaskParams, MaskSpec};
-use kspace::C32;
+use kspace::{SamplingMask, C32};
 use serde::Serialize;
 use std::path::Path;
 
