@@ -138,6 +138,11 @@ pub struct ClassicalOptions {
     /// `DEFAULT_CS_ITERATIONS`.
     pub iterations: Option<usize>,
     pub maps: MapsChoice,
+    /// `cs` without BART's random wavelet shifts (`--no-cycle-spinning`, BART `pics -n`):
+    /// FISTA then solves one fixed problem and converges to its minimiser; with the shifts
+    /// (default) each iteration thresholds on another dyadic grid, which removes blocky
+    /// artefacts but leaves an image that depends on the shift draw.
+    pub no_cycle_spinning: bool,
 }
 
 impl ClassicalOptions {
@@ -177,8 +182,12 @@ pub fn classical_slice(
     crop: (usize, usize),
 ) -> Result<Array2<f32>> {
     let mut op = SenseOperator::new(maps.first(), mask)?;
-    let popts =
-        PicsOptions { lambda: opts.lambda(), iterations: opts.iterations(method), ..Default::default() };
+    let popts = PicsOptions {
+        lambda: opts.lambda(),
+        iterations: opts.iterations(method),
+        cycle_spinning: !opts.no_cycle_spinning,
+        ..Default::default()
+    };
     let result = match method {
         Method::Sense => pics::sense(&mut op, &y.view(), &popts)?,
         Method::Cs => pics::l1_wavelet(&mut op, &y.view(), &popts)?,

@@ -112,6 +112,11 @@ pub struct ClassicalArgs {
     /// Coil maps of sense, cs and tv.
     #[arg(long, value_enum, default_value_t = MapsArg::Espirit)]
     pub maps: MapsArg,
+    /// cs without random wavelet shifts (BART `pics -n`): a deterministic problem that FISTA
+    /// solves to its minimiser; by default each iteration shifts the wavelet grid at random
+    /// (cycle spinning, as BART's `-l1`).
+    #[arg(long)]
+    pub no_cycle_spinning: bool,
 }
 
 impl MethodOpts {
@@ -141,6 +146,7 @@ impl ClassicalArgs {
             lambda: self.lambda.map(|l| l as f32),
             iterations: self.iterations,
             maps: self.maps.into(),
+            no_cycle_spinning: self.no_cycle_spinning,
         }
     }
 }

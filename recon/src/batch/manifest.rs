@@ -38,16 +38,25 @@ pub struct ClassicalSettings {
     /// `--iterations`, or None for each method's default.
     pub iterations: Option<usize>,
     pub maps: String,
+    /// `--no-cycle-spinning`; absent (false) in lines written before the option existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_cycle_spinning: bool,
 }
 
 impl ClassicalSettings {
     /// What to record for `method`: the options when a classical method runs, else None.
     pub fn of(method: MethodChoice, opts: &ClassicalOptions) -> Option<Self> {
-        method.methods().iter().any(|m| m.is_classical()).then(|| ClassicalSettings {
+        method.methods().iter().any(|m| m.is_classical()).then(|| Self::resolved(opts))
+    }
+
+    /// The options with their defaults resolved.
+    pub fn resolved(opts: &ClassicalOptions) -> Self {
+        ClassicalSettings {
             lambda: opts.lambda(),
             iterations: opts.iterations,
             maps: opts.maps.name().into(),
-        })
+            no_cycle_spinning: opts.no_cycle_spinning,
+        }
     }
 }
 

@@ -86,11 +86,7 @@ pub fn recorded(model: &ModelChoice, c: &ClassicalOptions) -> Recorded {
             ModelChoice::NoModel => "none".into(),
             ModelChoice::File(p) => p.display().to_string(),
         },
-        classical: ClassicalSettings {
-            lambda: c.lambda(),
-            iterations: c.iterations,
-            maps: c.maps.name().into(),
-        },
+        classical: ClassicalSettings::resolved(c),
     }
 }
 
