@@ -183,7 +183,7 @@ pub(crate) fn reconstruct_with(
     // (`.<name>.<pid>.tmp`) go.
     files_of(&req.output).iter().for_each(|f| crate::io::atomic::remove_stale_temps(f));
     let scan = Scan::open(&req.input)?;
-    let (mask, report_mask) = choose_mask(&scan, req)?;
+    let (mask, report_mask) = choose_mask(&scan, &req.mask, req.seed, req.seed_from_name)?;
     // Which model was used is in the report (the CLI prints it), not on stderr, which is
     // kept for errors.
     let wanted = req.method.methods();
@@ -276,8 +276,13 @@ pub(crate) fn reconstruct_with(
 
 /// The acquired mask when the input has one, else a fresh mask of the requested family. A
 /// mask that keeps no sample is refused (a usage error: the options ask for nothing).
-pub(crate) fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMask, MaskReport)> {
-    let (mask, report) = match (&scan.acquired_mask, &req.mask) {
+pub(crate) fn choose_mask(
+    scan: &Scan,
+    spec: &MaskSpec,
+    seed: u32,
+    seed_from_name: bool,
+) -> Result<(SamplingMask, MaskReport)> {
+    let (mask, report) = match (&scan.acquired_mask, spec) {
         (Some(m), _) => {
             let r = scan.nominal_acceleration.unwrap_or_else(|| m.acceleration());
             let report = mask_report("acquired", true, Some(r), None, None, m);
@@ -290,20 +295,20 @@ pub(crate) fn choose_mask(scan: &Scan, req: &ReconRequest) -> Result<(SamplingMa
         }
         (None, MaskSpec::File(path)) => {
             let m = crate::maskfile::read_mask_file(path, scan.kspace_shape)?;
-            let report = mask_report(&req.mask.label(), false, None, None, None, &m);
+            let report = mask_report(&spec.label(), false, None, None, None, &m);
             (m, report)
         }
         (None, MaskSpec::Family { family, params }) => {
-            let drawn_name = seed_name(scan, req)?;
+            let drawn_name = seed_name(scan, seed_from_name)?;
             let f = family.build(params)?;
             let drawn = match &drawn_name {
                 Some(name) => f.sample_for_file(scan.kspace_shape, name)?,
-                None => f.sample(scan.kspace_shape, req.seed)?,
+                None => f.sample(scan.kspace_shape, seed)?,
             };
-            let cf = req.mask.uses(Param::CenterFraction).then_some(params.center_fraction);
-            let seed = drawn_name.is_none().then_some(req.seed);
+            let cf = spec.uses(Param::CenterFraction).then_some(params.center_fraction);
+            let seed = drawn_name.is_none().then_some(seed);
             let requested = crate::maskgen::requested_acceleration(params);
-            let mut report = mask_report(&req.mask.label(), false, requested, cf, seed, &drawn);
+            let mut report = mask_report(&spec.label(), false, requested, cf, seed, &drawn);
             report.seed_name = drawn_name;
             (drawn, report)
         }
@@ -342,8 +347,8 @@ fn mask_report(
 }
 
 /// The file name that seeds the mask when `req.seed_from_name` is set.
-fn seed_name(scan: &Scan, req: &ReconRequest) -> Result<Option<String>> {
-    if !req.seed_from_name {
+fn seed_name(scan: &Scan, seed_from_name: bool) -> Result<Option<String>> {
+    if !seed_from_name {
         return Ok(None);
     }
     match scan.path.file_name().map(|n| n.to_string_lossy().into_owned()) {

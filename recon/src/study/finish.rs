@@ -209,6 +209,6 @@ pub fn merge(dir: &Path) -> Result<MergeReport> {
         let w = ManifestWriter::open(tmp)?;
         current.iter().try_for_each(|l| w.append(l))
     })?;
-    let finished = finish(dir, &study, read_results(&results)?.0, None)?;
+    let finished = finish(dir, &study, current, None)?;
     Ok(MergeReport { shards, results, finished })
 }

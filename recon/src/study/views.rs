@@ -10,7 +10,6 @@
 use super::plan::Unit;
 use super::record::{MaskView, SliceView};
 use crate::error::Result;
-use crate::reconstruct::ReconRequest;
 use crate::scan::Scan;
 use kspace::analysis::{point_spread_function, PsfWeighting};
 use kspace::SamplingMask;
@@ -48,20 +47,7 @@ fn load_slice(path: &Path) -> Option<Array2<f32>> {
 
 /// Draws `unit`'s mask on `scan` exactly as `recon --input` does (the same code path).
 pub fn draw_mask(scan: &Scan, unit: &Unit) -> Result<SamplingMask> {
-    let req = ReconRequest {
-        input: scan.path.clone(),
-        output: PathBuf::new(),
-        mask: unit.spec.clone(),
-        seed: unit.seed,
-        seed_from_name: false,
-        density_compensate: false,
-        force: true,
-        model: crate::network::ModelChoice::NoModel,
-        method: crate::classical::MethodChoice::One(crate::classical::Method::ZeroFilled),
-        classical: Default::default(),
-        adapt: 0,
-    };
-    Ok(crate::reconstruct::choose_mask(scan, &req)?.0)
+    Ok(crate::reconstruct::choose_mask(scan, &unit.spec, unit.seed, false)?.0)
 }
 
 /// Every mask of the study at every acceleration (`units` of the first `seed`), drawn on the
