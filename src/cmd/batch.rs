@@ -42,7 +42,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,
     /// Process shard I of N (0-based): the files at sorted positions p with p % N == I.
-    #[arg(long, default_value = "0/1", value_parser = shard)]
+    #[arg(long, default_value = "0/1", value_parser = super::shard)]
     pub shard: Shard,
     /// Which files of the input folder: a file-name pattern with `*` and `?`.
     #[arg(long, default_value = "*.h5")]
@@ -62,17 +62,7 @@ pub struct Args {
 pub enum BatchCommand {
     /// Combine the shard manifests of an output folder into manifest.jsonl, manifest.csv and
     /// summary.csv (what one unsharded run writes), once every shard has finished.
-    Merge(MergeArgs),
-}
-
-#[derive(ClapArgs, Debug)]
-pub struct MergeArgs {
-    /// The output folder the shards wrote to.
-    #[arg(long)]
-    pub output_dir: PathBuf,
-    /// Print the report as one JSON object.
-    #[arg(long)]
-    pub json: bool,
+    Merge(super::MergeArgs),
 }
 
 pub fn run(a: Args) -> recon::Result<()> {
@@ -131,12 +121,7 @@ pub fn run(a: Args) -> recon::Result<()> {
     failed_error(&report.failures, &report.csv)
 }
 
-/// `--shard I/N`, checked by the library's rule.
-fn shard(s: &str) -> Result<Shard, String> {
-    Shard::parse(s).map_err(|e| e.to_string())
-}
-
-fn merge(m: MergeArgs) -> recon::Result<()> {
+fn merge(m: super::MergeArgs) -> recon::Result<()> {
     let report = batch::merge(&m.output_dir)?;
     if m.json {
         print_json(&report)?;

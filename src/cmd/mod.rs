@@ -215,3 +215,19 @@ pub struct WriteOpts {
     #[arg(long)]
     pub json: bool,
 }
+
+/// `recon batch merge` and `recon study merge`: the folder the shards wrote to.
+#[derive(ClapArgs, Debug)]
+pub struct MergeArgs {
+    /// The output folder the shards wrote to.
+    #[arg(long)]
+    pub output_dir: PathBuf,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--shard I/N`, checked by the library's rule.
+pub fn shard(s: &str) -> Result<recon::batch::Shard, String> {
+    recon::batch::Shard::parse(s).map_err(|e| e.to_string())
+}

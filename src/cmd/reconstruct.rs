@@ -119,17 +119,26 @@ pub struct ClassicalArgs {
     pub no_cycle_spinning: bool,
 }
 
-impl MethodOpts {
-    /// The library's method choice; `--no-model` makes the network zero-filled.
-    pub fn choice(&self, no_model: bool) -> MethodChoice {
-        match self.method {
-            MethodArg::Network if no_model => MethodChoice::One(Method::ZeroFilled),
+impl MethodArg {
+    /// The library's method choice for this value.
+    pub fn choice(self) -> MethodChoice {
+        match self {
             MethodArg::Network => MethodChoice::One(Method::Network),
             MethodArg::ZeroFilled => MethodChoice::One(Method::ZeroFilled),
             MethodArg::Sense => MethodChoice::One(Method::Sense),
             MethodArg::Cs => MethodChoice::One(Method::Cs),
             MethodArg::Tv => MethodChoice::One(Method::Tv),
             MethodArg::All => MethodChoice::All,
+        }
+    }
+}
+
+impl MethodOpts {
+    /// The library's method choice; `--no-model` makes the network zero-filled.
+    pub fn choice(&self, no_model: bool) -> MethodChoice {
+        match self.method {
+            MethodArg::Network if no_model => MethodChoice::One(Method::ZeroFilled),
+            m => m.choice(),
         }
     }
 

@@ -7,7 +7,7 @@ use crate::progress::Bar;
 use clap::{Args as ClapArgs, Subcommand};
 use recon::batch::Shard;
 use recon::study::{self, Finished, StudyPlan, StudyRequest};
-use recon::{Method, ModelChoice};
+use recon::{Method, MethodChoice, ModelChoice};
 use std::path::PathBuf;
 
 #[derive(ClapArgs, Debug)]
@@ -59,7 +59,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,
     /// Run shard I of N (0-based) of the (volume, mask) units; then `recon study merge`.
-    #[arg(long, default_value = "0/1", value_parser = shard)]
+    #[arg(long, default_value = "0/1", value_parser = super::shard)]
     pub shard: Shard,
     /// Start over: drop the results of earlier runs in the output folder.
     #[arg(long)]
@@ -82,40 +82,22 @@ pub struct Args {
 pub enum StudyCommand {
     /// Combine the results of every shard into results.jsonl, the CSV tables and the report,
     /// once every shard has finished.
-    Merge(MergeArgs),
-}
-
-#[derive(ClapArgs, Debug)]
-pub struct MergeArgs {
-    /// The output folder the shards wrote to.
-    #[arg(long)]
-    pub output_dir: PathBuf,
-    /// Print the report as one JSON object.
-    #[arg(long)]
-    pub json: bool,
+    Merge(super::MergeArgs),
 }
 
 fn seeds(s: &str) -> Result<Vec<u32>, String> {
     study::parse_seeds(s).map_err(|e| e.to_string())
 }
 
-fn shard(s: &str) -> Result<Shard, String> {
-    Shard::parse(s).map_err(|e| e.to_string())
-}
-
 /// The study's methods, `all` expanded, each once.
 fn methods(args: &[MethodArg]) -> Vec<Method> {
     let mut out = Vec::new();
     for a in args {
-        let m: &[Method] = match a {
-            MethodArg::ZeroFilled => &[Method::ZeroFilled],
-            MethodArg::Sense => &[Method::Sense],
-            MethodArg::Cs => &[Method::Cs],
-            MethodArg::Tv => &[Method::Tv],
-            MethodArg::Network => &[Method::Network],
-            MethodArg::All => &[Method::ZeroFilled, Method::Sense, Method::Cs, Method::Tv, Method::Network],
+        let m = match a.choice() {
+            MethodChoice::One(m) => vec![m],
+            all => [Method::ZeroFilled].into_iter().chain(all.methods()).collect(),
         };
-        out.extend(m.iter().filter(|m| !out.contains(*m)).copied().collect::<Vec<_>>());
+        out.extend(m.into_iter().filter(|m| !out.contains(m)).collect::<Vec<_>>());
     }
     out
 }
