@@ -41,7 +41,7 @@ pub fn save_slice(path: &Path, images: &Array3<f32>, slice: usize) -> Result<()>
 }
 
 fn load_slice(path: &Path) -> Option<Array2<f32>> {
-    let a = crate::maskfile::read_npy(path).ok()?;
+    let a = crate::io::npy::read_npy(path).ok()?;
     a.into_dimensionality::<ndarray::Ix2>().ok().map(|a| a.mapv(|v| v as f32))
 }
 
