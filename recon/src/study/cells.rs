@@ -23,6 +23,7 @@ use crate::network::ModelChoice;
 use crate::progress::NoProgress;
 use crate::scan::Scan;
 use kspace::analysis::{point_spread_function, psf_geometry, sidelobe_stats, PsfWeighting, MAIN_LOBE_RADIUS};
+use kspace::mask::MaskParams;
 use kspace::SamplingMask;
 use std::path::{Path, PathBuf};
 
@@ -122,19 +123,13 @@ pub fn run_unit(ctx: &UnitContext, job: &UnitJob) -> Result<Vec<CellRecord>> {
     Ok(cells)
 }
 
-/// The fraction of the centre region (module docs) that `mask` samples.
+/// The fraction of the centre region (module docs) that `mask` samples: `recon mask`'s
+/// region and count ([`crate::maskgen::centre_region`]), with the cell's centre fraction.
 pub fn centre_sampled_fraction(mask: &SamplingMask, unit: &Unit, acceleration: f64) -> f64 {
-    let (h, w) = mask.shape();
     let cf = unit.centre.unwrap_or(0.32 / acceleration);
-    let size = |n: usize, f: f64| ((n as f64 * f).round() as usize).clamp(1, n.max(1));
-    let (rows, cols) = match unit.spec.params().and_then(|p| p.calib) {
-        Some((r, c)) => (r.clamp(1, h.max(1)), c.clamp(1, w.max(1))),
-        None if mask.columns.is_some() => (h, size(w, cf)),
-        None => (size(h, cf), size(w, cf)),
-    };
-    let (r0, c0) = ((h - rows + 1) / 2, (w - cols + 1) / 2);
-    let region = mask.keep.slice(ndarray::s![r0..r0 + rows, c0..c0 + cols]);
-    region.iter().filter(|&&k| k).count() as f64 / region.len().max(1) as f64
+    let params =
+        MaskParams { calib: unit.spec.params().and_then(|p| p.calib), ..MaskParams::new(acceleration, cf) };
+    crate::maskgen::centre_sampled_fraction(mask, crate::maskgen::centre_region(mask, &params))
 }
 
 #[cfg(test)]
