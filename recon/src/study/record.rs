@@ -92,6 +92,8 @@ pub struct MaskView {
     pub pattern: Array2<f32>,
     /// |PSF| normalised to a peak of 1, centred (`kspace::analysis::point_spread_function`).
     pub psf: Array2<f32>,
+    /// Whether the PSF is a plane or, for a 1-D mask, one line (`kspace::analysis::psf_geometry`).
+    pub geometry: kspace::analysis::PsfGeometry,
 }
 
 /// One slice reconstructed by every (mask, method) at one acceleration (the first seed), for the

@@ -11,7 +11,7 @@ use super::plan::Unit;
 use super::record::{MaskView, SliceView};
 use crate::error::Result;
 use crate::scan::Scan;
-use kspace::analysis::{point_spread_function, PsfWeighting};
+use kspace::analysis::{point_spread_function, psf_geometry, PsfWeighting};
 use kspace::SamplingMask;
 use ndarray::{Array2, Array3, Axis};
 use std::path::{Path, PathBuf};
@@ -63,6 +63,7 @@ pub fn mask_views(scan: &Scan, units: &[Unit], seed: u32) -> Result<Vec<MaskView
                 acceleration: u.acceleration.unwrap_or_else(|| mask.acceleration()),
                 pattern: mask.as_f32(),
                 psf: point_spread_function(&mask, PsfWeighting::Mask),
+                geometry: psf_geometry(&mask),
             })
         })
         .collect()

@@ -6,6 +6,7 @@ use super::plot::{colour_bar, distinct, grey, image_panel, render, text, viridis
 use crate::error::{ReconError, Result};
 use crate::maskgen::psf_decibels;
 use crate::study::record::{MaskView, SliceView};
+use kspace::analysis::PsfGeometry;
 use ndarray::Array2;
 use plotters::prelude::*;
 
@@ -80,14 +81,11 @@ pub(super) fn mask_figure(views: &[MaskView]) -> Result<Vec<u8>> {
 /// zero off the centre row (column), a line too thin to see as an image, so it is drawn as a
 /// profile. None for a 2-D mask.
 fn line_of(v: &MaskView) -> Option<Vec<f32>> {
-    let p = &v.pattern;
-    let (h, w) = p.dim();
-    let same_rows = h > 1 && p.rows().into_iter().all(|r| r == p.row(0));
-    let same_cols = w > 1 && p.columns().into_iter().all(|c| c == p.column(0));
-    match (same_rows, same_cols) {
-        (true, false) => Some(v.psf.row(h / 2).to_vec()),
-        (false, true) => Some(v.psf.column(w / 2).to_vec()),
-        _ => None,
+    let (h, w) = v.psf.dim();
+    match v.geometry {
+        PsfGeometry::Row => Some(v.psf.row(h / 2).to_vec()),
+        PsfGeometry::Column => Some(v.psf.column(w / 2).to_vec()),
+        PsfGeometry::Plane => None,
     }
 }
 

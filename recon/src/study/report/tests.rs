@@ -19,6 +19,7 @@ fn mask_view(label: &str, acceleration: f64, keep: Array2<bool>) -> MaskView {
         acceleration,
         pattern: keep.mapv(|k| k as u8 as f32),
         psf: point_spread_function(&mask, PsfWeighting::Mask),
+        geometry: kspace::analysis::psf_geometry(&mask),
     }
 }
 
