@@ -319,16 +319,18 @@ fn batch_records_the_method_and_reruns_when_it_changes() {
     assert!(m["v.h5"]["metrics"]["cs"]["psnr"].as_f64().unwrap().is_finite());
 }
 
-/// `--no-cycle-spinning` (BART `pics -n`) makes `cs` one fixed problem: FISTA reaches its
-/// minimiser, so 600 and 1200 iterations give the same image; with the default random shifts
-/// the last thresholding grid differs between runs of different length, and so do the images.
-/// `recon batch` records the option, so changing it re-runs the volume.
+/// `cs`'s default translation-invariant threshold and `--cycle-spinning none` (BART
+/// `pics -n`) are each one fixed problem: FISTA reaches its minimiser, so 600 and 1200
+/// iterations give the same image; with `--cycle-spinning random` (BART's default) the last
+/// thresholding grid differs between runs of different length, and so do the images.
+/// `--final-step threshold` returns a different image from the default data-consistency step.
+/// `recon batch` records both options, so changing one re-runs the volume.
 #[test]
-fn cs_without_cycle_spinning_converges_to_one_image_and_batch_records_it() {
+fn cs_cycle_spinning_and_final_step_and_batch_records_them() {
     let dir = tempfile::tempdir().unwrap();
     let scan = write_scan(dir.path(), "c4.h5", 48, 4, false);
     let cs = |iterations: &str, extra: &[&str]| {
-        let out = dir.path().join(format!("cs_{iterations}_{}.h5", extra.len()));
+        let out = dir.path().join(format!("cs_{iterations}_{}.h5", extra.join("_")));
         let mut args = vec!["--input", s(&scan), "--output", s(&out), "--method", "cs", "--force"];
         args.extend_from_slice(&["--iterations", iterations]);
         args.extend_from_slice(extra);
@@ -341,11 +343,17 @@ fn cs_without_cycle_spinning_converges_to_one_image_and_batch_records_it() {
         let peak = a.iter().cloned().fold(0.0f32, f32::max);
         a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max) / peak
     };
-    // Measured: 0.0015 without the shifts, 0.11 with them (0.03 and 0.12 at 150 and 300).
-    let fixed = change(&cs("600", &["--no-cycle-spinning"]), &cs("1200", &["--no-cycle-spinning"]));
-    let spinning = change(&cs("600", &[]), &cs("1200", &[]));
+    // Measured: 0.0015 without the shifts, 0.11 with random ones (0.03 and 0.12 at 150 and 300).
+    let none = ["--cycle-spinning", "none"];
+    let fixed = change(&cs("600", &none), &cs("1200", &none));
+    let invariant = change(&cs("600", &[]), &cs("1200", &[]));
+    let random = ["--cycle-spinning", "random"];
+    let spinning = change(&cs("600", &random), &cs("1200", &random));
     assert!(fixed < 4e-3, "without cycle spinning 600 and 1200 iterations differ by {fixed}");
-    assert!(spinning > 10.0 * fixed, "cycle spinning should move the image: {spinning} vs {fixed}");
+    assert!(invariant < 4e-3, "invariant: 600 and 1200 iterations differ by {invariant}");
+    assert!(spinning > 10.0 * fixed.max(invariant), "random shifts should move the image: {spinning}");
+    let threshold = cs("1200", &["--final-step", "threshold"]);
+    assert!(change(&threshold, &cs("1200", &[])) > 10.0 * invariant, "the final step must matter");
 
     let input = dir.path().join("in");
     std::fs::create_dir(&input).unwrap();
@@ -362,9 +370,11 @@ fn cs_without_cycle_spinning_converges_to_one_image_and_batch_records_it() {
     };
     assert_eq!(batch(&[])["done"], 1);
     let m = latest(&out.join("manifest.jsonl"));
-    assert!(m["v.h5"]["settings"]["classical"].get("no_cycle_spinning").is_none(), "default not written");
-    assert_eq!(batch(&["--no-cycle-spinning"])["done"], 1, "a changed option re-runs");
+    assert_eq!(m["v.h5"]["settings"]["classical"]["cycle_spinning"], "invariant");
+    assert_eq!(m["v.h5"]["settings"]["classical"]["final_step"], "data-consistency");
+    assert_eq!(batch(&random)["done"], 1, "a changed option re-runs");
     let m = latest(&out.join("manifest.jsonl"));
-    assert_eq!(m["v.h5"]["settings"]["classical"]["no_cycle_spinning"], true);
-    assert_eq!(batch(&["--no-cycle-spinning"])["skipped"], 1);
+    assert_eq!(m["v.h5"]["settings"]["classical"]["cycle_spinning"], "random");
+    assert_eq!(batch(&random)["skipped"], 1);
+    assert_eq!(batch(&["--cycle-spinning", "random", "--final-step", "threshold"])["done"], 1);
 }

@@ -7,7 +7,9 @@ mod common;
 use common::{coil_similarity, psnr, read_cfl};
 use kspace::espirit::{espirit, EspiritOptions, MapsMethod};
 use kspace::operator::SenseOperator;
-use kspace::pics::{bart_scaling, l1_wavelet, sense, total_variation, PicsOptions, Scaling, TvOptions};
+use kspace::pics::{
+    bart_scaling, l1_wavelet, sense, total_variation, CycleSpinning, PicsOptions, Scaling, TvOptions,
+};
 use kspace::{SamplingMask, C32};
 use ndarray::{Array2, Array3, Axis, Ix2, Ix3};
 
@@ -100,7 +102,12 @@ fn sense_matches_bart_pics_l2() {
 fn l1_wavelet_matches_bart_pics_l1() {
     let c = load();
     let mut op = SenseOperator::new(c.maps.clone(), &c.mask).unwrap();
-    let o = PicsOptions { lambda: 0.01, iterations: 50, cycle_spinning: false, ..Default::default() };
+    let o = PicsOptions {
+        lambda: 0.01,
+        iterations: 50,
+        cycle_spinning: CycleSpinning::None,
+        ..Default::default()
+    };
     let ours = l1_wavelet(&mut op, &c.ksp_u.view(), &o).unwrap().first_map_set().to_owned();
     let bart = image("l1");
     let r = reference(&c);
@@ -138,7 +145,12 @@ fn our_maps_and_solvers_end_to_end_match_bart_pipeline() {
     let r = reference(&c);
     let ours = espirit(&c.ksp_u.view(), &c.mask, &EspiritOptions::default()).unwrap();
     let mut op = SenseOperator::new(ours.first(), &c.mask).unwrap();
-    let o = PicsOptions { lambda: 0.01, iterations: 30, cycle_spinning: false, ..Default::default() };
+    let o = PicsOptions {
+        lambda: 0.01,
+        iterations: 30,
+        cycle_spinning: CycleSpinning::None,
+        ..Default::default()
+    };
     let s = sense(&mut op, &c.ksp_u.view(), &o).unwrap().first_map_set().to_owned();
     let l1 = l1_wavelet(&mut op, &c.ksp_u.view(), &PicsOptions { iterations: 50, ..o }).unwrap();
     let l1 = l1.first_map_set().to_owned();

@@ -6,7 +6,9 @@ mod common;
 use common::{phantom, psnr, Rand};
 use kspace::coils::{simulate_coils, synthetic_sensitivities};
 use kspace::operator::SenseOperator;
-use kspace::pics::{l1_wavelet, sense, total_variation, PicsOptions, Scaling, TvOptions};
+use kspace::pics::{
+    l1_wavelet, sense, total_variation, CycleSpinning, FinalStep, PicsOptions, Scaling, TvOptions,
+};
 use kspace::wavelet::Wavelet2;
 use kspace::{SamplingMask, C32};
 use ndarray::{Array2, Array3, Axis};
@@ -91,7 +93,8 @@ fn fista_objective_is_monotone_with_restart_and_reaches_a_fixed_point() {
     let o = PicsOptions {
         lambda,
         iterations: 300,
-        cycle_spinning: false,
+        cycle_spinning: CycleSpinning::None,
+        final_step: FinalStep::Threshold,
         restart: true,
         track_objective: true,
         step: 1.0,
@@ -112,6 +115,77 @@ fn fista_objective_is_monotone_with_restart_and_reaches_a_fixed_point() {
     let diff = max_err(&p, &x.index_axis(Axis(0), 0).to_owned());
     let scale = x.iter().map(|z| z.norm()).fold(0.0f32, f32::max);
     assert!(diff < 2e-3 * scale, "prox-gradient fixed-point residual {diff} (image max {scale})");
+}
+
+/// FISTA's `L = max_pixel Σ_{m,c} |S_{m,c}|²` (its step is `step / L`, the FISTA docs).
+fn lipschitz(op: &SenseOperator) -> f32 {
+    let maps = op.maps();
+    let (_, _, h, w) = maps.dim();
+    (0..h * w)
+        .map(|p| maps.slice(ndarray::s![.., .., p / w, p % w]).iter().map(|z| z.norm_sqr()).sum::<f32>())
+        .fold(0.0f32, f32::max)
+}
+
+/// The default translation-invariant threshold is one fixed proximal map (a proximal average),
+/// so FISTA converges to `x = T(x − s∇f(x))` with `T` that averaged threshold and `s` the
+/// step it ran with.
+#[test]
+fn fista_with_invariant_threshold_reaches_its_fixed_point() {
+    let (_, s, k) = setup(4, 32, 32);
+    let m = mask(32, 32, 9);
+    let mut op = SenseOperator::new(s, &m).unwrap();
+    let lambda = 0.02;
+    let o = PicsOptions {
+        lambda,
+        iterations: 400,
+        scaling: Scaling::None,
+        final_step: FinalStep::Threshold,
+        ..Default::default()
+    };
+    assert_eq!(o.cycle_spinning, CycleSpinning::Invariant, "the default");
+    let x = l1_wavelet(&mut op, &k.view(), &o).unwrap().image;
+    let lip = lipschitz(&op);
+    let step = o.step / lip;
+    let aty = op.apply_adjoint(&k.view()).unwrap();
+    let mut g = Array3::zeros(x.raw_dim());
+    op.normal(&x.view(), 0.0, &mut g.view_mut()).unwrap();
+    let mut p = (&x - &(&g - &aty).mapv(|z| z * step)).index_axis(Axis(0), 0).to_owned();
+    Wavelet2::new(32, 32).threshold_invariant(&mut p, lambda * step).unwrap();
+    let diff = max_err(&p, &x.index_axis(Axis(0), 0).to_owned());
+    let scale = x.iter().map(|z| z.norm()).fold(0.0f32, f32::max);
+    assert!(diff < 1e-3 * scale, "fixed-point residual {diff} (image max {scale})");
+    // The same run with the data-consistency output is that fixed point's gradient step.
+    let dc =
+        l1_wavelet(&mut op, &k.view(), &PicsOptions { final_step: FinalStep::DataConsistency, ..o }).unwrap();
+    let expected = &x - &(&g - &aty).mapv(|z| z * step);
+    let e = max_err(&dc.first_map_set().to_owned(), &expected.index_axis(Axis(0), 0).to_owned());
+    assert!(e < 1e-3 * scale, "data-consistency output off by {e}");
+}
+
+/// With λ so large that every coefficient is thresholded away, FISTA's iterates stay 0: the
+/// thresholded output is 0 and the data-consistency output is one gradient step from 0,
+/// `s Aᴴ y`.
+#[test]
+fn final_step_chooses_between_the_threshold_and_one_gradient_step() {
+    let (_, s, k) = setup(4, 32, 32);
+    let m = mask(32, 32, 5);
+    let mut op = SenseOperator::new(s, &m).unwrap();
+    let o =
+        PicsOptions { lambda: 1e6, iterations: 5, scaling: Scaling::None, step: 0.5, ..Default::default() };
+    for spin in [CycleSpinning::Invariant, CycleSpinning::Random, CycleSpinning::None] {
+        let t = l1_wavelet(
+            &mut op,
+            &k.view(),
+            &PicsOptions { cycle_spinning: spin, final_step: FinalStep::Threshold, ..o },
+        );
+        assert!(t.unwrap().image.iter().all(|z| z.norm() == 0.0), "{spin:?}");
+    }
+    let dc = l1_wavelet(&mut op, &k.view(), &o).unwrap();
+    let lip = lipschitz(&op);
+    let want = op.apply_adjoint(&k.view()).unwrap().mapv(|z| z * (0.5 / lip));
+    let e = max_err(&dc.first_map_set().to_owned(), &want.index_axis(Axis(0), 0).to_owned());
+    let scale = want.iter().map(|z| z.norm()).fold(0.0f32, f32::max);
+    assert!(e <= 1e-6 * scale, "data-consistency output is not s·Aᴴy: {e}");
 }
 
 #[test]

@@ -89,6 +89,41 @@ fn odd_sizes_are_padded_and_thresholding_stays_a_proximal_step() {
         p.iter().zip(q).map(|(u, v)| (u - v).norm_sqr() as f64).sum::<f64>()
     };
     assert!(dist(&ta, &tb) <= dist(&a, &b) * (1.0 + 1e-5), "thresholding must be non-expansive");
+    // The translation-invariant threshold (an average of such maps) is non-expansive too,
+    // returns the image at τ = 0, and differs from every single-grid threshold.
+    let (mut ia, mut ib) = (a.clone(), b.clone());
+    wav.threshold_invariant(&mut ia, 0.3).unwrap();
+    wav.threshold_invariant(&mut ib, 0.3).unwrap();
+    assert!(dist(&ia, &ib) <= dist(&a, &b) * (1.0 + 1e-5), "invariant threshold must be non-expansive");
+    for &shift in &wav.invariant_shifts() {
+        let mut one = a.clone();
+        wav.threshold(&mut one, 0.3, shift).unwrap();
+        assert!(dist(&one, &ia) > 1e-3 * dist(&a, &ia), "shift {shift:?} alone equals the average");
+    }
+    let mut same = blocks.clone();
+    wav.threshold_invariant(&mut same, 0.0).unwrap();
+    assert!(dist(&same, &blocks) < 1e-8 * dist(&blocks, &Array2::zeros((h, w))));
+}
+
+/// The four invariant shifts put each axis on four different phases of every scale from
+/// period 4 on (and both phases of period 2), with distinct shift pairs; fewer levels
+/// remove duplicates.
+#[test]
+fn invariant_shifts_cover_the_phases_of_every_scale() {
+    let wav = Wavelet2::new(256, 256); // 4 levels: period 16
+    let shifts = wav.invariant_shifts();
+    assert_eq!(shifts.len(), 4);
+    for period in [4usize, 8, 16] {
+        for axis in 0..2 {
+            let mut phases: Vec<usize> = shifts.iter().map(|s| [s.0, s.1][axis] % period).collect();
+            phases.sort_unstable();
+            phases.dedup();
+            assert_eq!(phases.len(), 4, "axis {axis} period {period}: {shifts:?}");
+        }
+    }
+    assert!(shifts.iter().all(|&(y, x)| y < 16 && x < 16));
+    assert_eq!(Wavelet2::new(32, 32).invariant_shifts(), vec![(0, 0), (1, 1)]); // 1 level
+    assert_eq!(Wavelet2::new(16, 16).invariant_shifts(), vec![(0, 0)]); // no levels
 }
 
 #[test]

@@ -20,6 +20,7 @@ use crate::error::Result;
 use kspace::espirit::{espirit, low_resolution_maps, EspiritOptions, Maps, MapsMethod};
 use kspace::operator::SenseOperator;
 use kspace::pics::{self, PicsOptions, TvOptions};
+pub use kspace::pics::{CycleSpinning, FinalStep};
 use kspace::{SamplingMask, C32};
 use ndarray::{Array2, Array3};
 
@@ -138,11 +139,12 @@ pub struct ClassicalOptions {
     /// `DEFAULT_CS_ITERATIONS`.
     pub iterations: Option<usize>,
     pub maps: MapsChoice,
-    /// `cs` without BART's random wavelet shifts (`--no-cycle-spinning`, BART `pics -n`):
-    /// FISTA then solves one fixed problem and converges to its minimiser; with the shifts
-    /// (default) each iteration thresholds on another dyadic grid, which removes blocky
-    /// artefacts but leaves an image that depends on the shift draw.
-    pub no_cycle_spinning: bool,
+    /// How `cs` moves its wavelet grid (`--cycle-spinning`; default translation-invariant,
+    /// see `kspace::pics::CycleSpinning`).
+    pub cycle_spinning: CycleSpinning,
+    /// The image `cs` returns (`--final-step`; default BART ≤ 0.9's last data-consistency
+    /// step, see `kspace::pics::FinalStep`).
+    pub final_step: FinalStep,
 }
 
 impl ClassicalOptions {
@@ -185,7 +187,8 @@ pub fn classical_slice(
     let popts = PicsOptions {
         lambda: opts.lambda(),
         iterations: opts.iterations(method),
-        cycle_spinning: !opts.no_cycle_spinning,
+        cycle_spinning: opts.cycle_spinning,
+        final_step: opts.final_step,
         ..Default::default()
     };
     let result = match method {

@@ -53,7 +53,7 @@ pub mod train;
 pub use batch::{
     merge, run_batch, BatchReport, BatchRequest, GroupSummary, ManifestEntry, MergeReport, Shard, Status,
 };
-pub use classical::{ClassicalOptions, MapsChoice, Method, MethodChoice};
+pub use classical::{ClassicalOptions, CycleSpinning, FinalStep, MapsChoice, Method, MethodChoice};
 pub use denoise::{DenoiseConfig, Denoiser, NoiseSpec};
 pub use error::{ReconError, Result};
 pub use evaluate::{evaluate, EvalReport};

@@ -6,7 +6,7 @@ use crate::progress::Bar;
 use clap::Args as ClapArgs;
 use recon::reconstruct::{reconstruct, ReconRequest};
 use recon::ModelChoice;
-use recon::{ClassicalOptions, MapsChoice, Method, MethodChoice};
+use recon::{ClassicalOptions, CycleSpinning, FinalStep, MapsChoice, Method, MethodChoice};
 use std::path::PathBuf;
 
 #[derive(ClapArgs, Debug)]
@@ -89,6 +89,48 @@ impl From<MapsArg> for MapsChoice {
     }
 }
 
+/// `--cycle-spinning`: how cs moves its wavelet grid.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CycleSpinningArg {
+    /// Average the threshold over four fixed shifted grids: one fixed problem, the same image
+    /// for any seed and iteration count once converged.
+    Invariant,
+    /// One random grid shift per iteration (BART `pics -l1`'s default); the image depends on
+    /// the draws.
+    Random,
+    /// One fixed grid (BART `pics -n`).
+    None,
+}
+
+impl From<CycleSpinningArg> for CycleSpinning {
+    fn from(c: CycleSpinningArg) -> Self {
+        match c {
+            CycleSpinningArg::Invariant => CycleSpinning::Invariant,
+            CycleSpinningArg::Random => CycleSpinning::Random,
+            CycleSpinningArg::None => CycleSpinning::None,
+        }
+    }
+}
+
+/// `--final-step`: the image cs returns.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinalStepArg {
+    /// The last thresholded image followed by one data-consistency (gradient) step, as BART
+    /// `pics` up to v0.9 returns it.
+    DataConsistency,
+    /// The last thresholded image, the problem's minimiser once converged (BART 1.0).
+    Threshold,
+}
+
+impl From<FinalStepArg> for FinalStep {
+    fn from(f: FinalStepArg) -> Self {
+        match f {
+            FinalStepArg::DataConsistency => FinalStep::DataConsistency,
+            FinalStepArg::Threshold => FinalStep::Threshold,
+        }
+    }
+}
+
 /// The reconstruction method and the classical methods' options, shared with `recon batch`.
 #[derive(ClapArgs, Debug, Clone)]
 pub struct MethodOpts {
@@ -112,11 +154,12 @@ pub struct ClassicalArgs {
     /// Coil maps of sense, cs and tv.
     #[arg(long, value_enum, default_value_t = MapsArg::Espirit)]
     pub maps: MapsArg,
-    /// cs without random wavelet shifts (BART `pics -n`): a deterministic problem that FISTA
-    /// solves to its minimiser; by default each iteration shifts the wavelet grid at random
-    /// (cycle spinning, as BART's `-l1`).
-    #[arg(long)]
-    pub no_cycle_spinning: bool,
+    /// How cs moves its wavelet grid between thresholds.
+    #[arg(long, value_enum, default_value_t = CycleSpinningArg::Invariant)]
+    pub cycle_spinning: CycleSpinningArg,
+    /// The image cs returns.
+    #[arg(long, value_enum, default_value_t = FinalStepArg::DataConsistency)]
+    pub final_step: FinalStepArg,
 }
 
 impl MethodArg {
@@ -155,7 +198,8 @@ impl ClassicalArgs {
             lambda: self.lambda.map(|l| l as f32),
             iterations: self.iterations,
             maps: self.maps.into(),
-            no_cycle_spinning: self.no_cycle_spinning,
+            cycle_spinning: self.cycle_spinning.into(),
+            final_step: self.final_step.into(),
         }
     }
 }

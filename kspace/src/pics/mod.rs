@@ -5,7 +5,7 @@
 //! | method | problem | solver | BART |
 //! |---|---|---|---|
 //! | [`sense`] | `min ‖A x − y‖² + λ‖x‖²` | conjugate gradients on `(AᴴA + λI) x = Aᴴ y` | `pics -l2 -r λ` |
-//! | [`l1_wavelet`] | `min ½‖A x − y‖² + λ‖Ψ x‖₁` | FISTA with cycle spinning | `pics -l1 -r λ` |
+//! | [`l1_wavelet`] | `min ½‖A x − y‖² + λ‖Ψ x‖₁` | FISTA, translation-invariant threshold | `pics -l1 -r λ` |
 //! | [`total_variation`] | `min ½‖A x − y‖² + λ Σ ‖(∇x)ᵢⱼ‖₂` (isotropic TV) | ADMM (CG inner solves) | `pics -R T:3:0:λ` |
 //!
 //! **Scaling (as BART, so that the same λ means the same thing).** Before solving, the data are
@@ -18,7 +18,7 @@ mod fista;
 mod tv;
 
 pub use cg::{conjugate_gradient, sense};
-pub use fista::l1_wavelet;
+pub use fista::{l1_wavelet, CycleSpinning, FinalStep};
 pub use tv::{total_variation, TvOptions};
 
 use crate::operator::SenseOperator;
@@ -47,9 +47,13 @@ pub struct PicsOptions {
     pub scaling: Scaling,
     /// FISTA step as a fraction of `1/‖AᴴA‖` (BART's default step 0.95 for normalised maps).
     pub step: f32,
-    /// Random wavelet cycle spinning (BART's default; `pics -n` turns it off).
-    pub cycle_spinning: bool,
-    /// Seed of the cycle-spinning shifts.
+    /// How the L1-wavelet threshold moves its dyadic grid ([`CycleSpinning`]; default
+    /// translation-invariant).
+    pub cycle_spinning: CycleSpinning,
+    /// The image FISTA returns ([`FinalStep`]; default the last data-consistency step, as
+    /// BART's `pics -l1` up to v0.9).
+    pub final_step: FinalStep,
+    /// Seed of the random cycle-spinning shifts.
     pub seed: u32,
     /// FISTA adaptive restart (O'Donoghue & Candès 2015): restart the momentum whenever the
     /// objective increases, which makes it monotone. Costs one extra forward operator per
@@ -66,7 +70,8 @@ impl Default for PicsOptions {
             iterations: 30,
             scaling: Scaling::Bart,
             step: 0.95,
-            cycle_spinning: true,
+            cycle_spinning: CycleSpinning::Invariant,
+            final_step: FinalStep::DataConsistency,
             seed: 0,
             restart: false,
             track_objective: false,

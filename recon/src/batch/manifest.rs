@@ -1,6 +1,6 @@
 //! The manifest: one JSON line per finished volume, appended durably, read tolerantly.
 
-use crate::classical::{ClassicalOptions, MethodChoice};
+use crate::classical::{ClassicalOptions, CycleSpinning, FinalStep, MethodChoice};
 use crate::error::{ReconError, Result};
 use crate::metrics::VolumeMetrics;
 use serde::{Deserialize, Serialize};
@@ -33,14 +33,43 @@ pub struct Settings {
 
 /// The classical methods' options as recorded (defaults resolved).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RecordedClassical")]
 pub struct ClassicalSettings {
     pub lambda: f32,
     /// `--iterations`, or None for each method's default.
     pub iterations: Option<usize>,
     pub maps: String,
-    /// `--no-cycle-spinning`; absent (false) in lines written before the option existed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub no_cycle_spinning: bool,
+    /// `--cycle-spinning` of cs (`invariant`, `random`, `none`).
+    pub cycle_spinning: String,
+    /// `--final-step` of cs (`data-consistency`, `threshold`).
+    pub final_step: String,
+}
+
+/// A manifest line's classical settings as written by any version: lines written before
+/// `--cycle-spinning` and `--final-step` existed ran random shifts (or none, with
+/// `no_cycle_spinning: true`) and returned the thresholded image.
+#[derive(Deserialize)]
+struct RecordedClassical {
+    lambda: f32,
+    iterations: Option<usize>,
+    maps: String,
+    cycle_spinning: Option<String>,
+    #[serde(default)]
+    no_cycle_spinning: bool,
+    final_step: Option<String>,
+}
+
+impl From<RecordedClassical> for ClassicalSettings {
+    fn from(r: RecordedClassical) -> Self {
+        let legacy = if r.no_cycle_spinning { CycleSpinning::None } else { CycleSpinning::Random };
+        ClassicalSettings {
+            lambda: r.lambda,
+            iterations: r.iterations,
+            maps: r.maps,
+            cycle_spinning: r.cycle_spinning.unwrap_or_else(|| legacy.name().into()),
+            final_step: r.final_step.unwrap_or_else(|| FinalStep::Threshold.name().into()),
+        }
+    }
 }
 
 impl ClassicalSettings {
@@ -55,7 +84,8 @@ impl ClassicalSettings {
             lambda: opts.lambda(),
             iterations: opts.iterations,
             maps: opts.maps.name().into(),
-            no_cycle_spinning: opts.no_cycle_spinning,
+            cycle_spinning: opts.cycle_spinning.name().into(),
+            final_step: opts.final_step.name().into(),
         }
     }
 }
@@ -329,5 +359,25 @@ mod tests {
         assert_eq!((entries, skipped), (vec![a, b], 1));
         assert_eq!(csv_cell("x, \"y\""), "\"x, \"\"y\"\"\"");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Lines written before `--cycle-spinning` / `--final-step` read as what those versions
+    /// ran: random shifts (none with `no_cycle_spinning`) and the thresholded image; current
+    /// lines round-trip.
+    #[test]
+    fn classical_settings_of_older_lines_read_as_what_they_ran() {
+        let old: ClassicalSettings =
+            serde_json::from_str(r#"{"lambda":0.01,"iterations":null,"maps":"espirit"}"#).unwrap();
+        assert_eq!((old.cycle_spinning.as_str(), old.final_step.as_str()), ("random", "threshold"));
+        let off: ClassicalSettings = serde_json::from_str(
+            r#"{"lambda":0.01,"iterations":5,"maps":"espirit","no_cycle_spinning":true}"#,
+        )
+        .unwrap();
+        assert_eq!(off.cycle_spinning, "none");
+        let now = ClassicalSettings::resolved(&ClassicalOptions::default());
+        assert_eq!((now.cycle_spinning.as_str(), now.final_step.as_str()), ("invariant", "data-consistency"));
+        assert_ne!(now, old, "a default run after an upgrade re-runs");
+        let back: ClassicalSettings = serde_json::from_str(&serde_json::to_string(&now).unwrap()).unwrap();
+        assert_eq!(back, now);
     }
 }
