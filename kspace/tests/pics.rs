@@ -86,9 +86,7 @@ fn fista_with_zero_lambda_returns_least_squares() {
 
 #[test]
 fn fista_objective_is_monotone_with_restart_and_reaches_a_fixed_point() {
-    let (_, s, k) = setup(4, 32, 32);
-    let m = mask(32, 32, 9);
-    let mut op = SenseOperator::new(s, &m).unwrap();
+    let (mut op, k) = undersampled_problem();
     let lambda = 0.02;
     let o = PicsOptions {
         lambda,
@@ -117,6 +115,12 @@ fn fista_objective_is_monotone_with_restart_and_reaches_a_fixed_point() {
     assert!(diff < 2e-3 * scale, "prox-gradient fixed-point residual {diff} (image max {scale})");
 }
 
+/// 4 coils, 32×32, the random mask of seed 9: the operator and its k-space.
+fn undersampled_problem() -> (SenseOperator, Array3<C32>) {
+    let (_, s, k) = setup(4, 32, 32);
+    (SenseOperator::new(s, &mask(32, 32, 9)).unwrap(), k)
+}
+
 /// FISTA's `L = max_pixel Σ_{m,c} |S_{m,c}|²` (its step is `step / L`, the FISTA docs).
 fn lipschitz(op: &SenseOperator) -> f32 {
     let maps = op.maps();
@@ -131,9 +135,7 @@ fn lipschitz(op: &SenseOperator) -> f32 {
 /// step it ran with.
 #[test]
 fn fista_with_invariant_threshold_reaches_its_fixed_point() {
-    let (_, s, k) = setup(4, 32, 32);
-    let m = mask(32, 32, 9);
-    let mut op = SenseOperator::new(s, &m).unwrap();
+    let (mut op, k) = undersampled_problem();
     let lambda = 0.02;
     let o = PicsOptions {
         lambda,
