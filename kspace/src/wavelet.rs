@@ -42,6 +42,13 @@ use rayon::prelude::*;
 /// Smallest coarse-scale size (BART's `minsize` for `pics -l1`).
 pub const MIN_SIZE: usize = 16;
 
+/// Reusable buffers of [`Wavelet2::threshold_shifts`] (from [`Wavelet2::scratch`]).
+#[derive(Debug, Clone)]
+pub struct ThresholdScratch {
+    coefficients: Array2<C32>,
+    mean: Array2<C32>,
+}
+
 /// How many grid shifts [`Wavelet2::threshold_invariant`] averages.
 pub const INVARIANT_SHIFTS: usize = 4;
 
@@ -173,9 +180,7 @@ impl Wavelet2 {
     /// circular shift `S` by `shift` = (sy, sx) of the padded image (`P` = identity where no
     /// padding is needed).
     pub fn threshold(&self, x: &mut Array2<C32>, tau: f32, shift: (usize, usize)) -> Result<()> {
-        self.check(&x.view_mut(), (self.h, self.w))?;
-        let mut buf = Array2::<C32>::zeros(self.padded);
-        self.threshold_shifted(x, tau, &[shift], &mut buf)
+        self.threshold_shifts(x, tau, &[shift], &mut self.scratch())
     }
 
     /// The translation-invariant threshold: the average of [`Wavelet2::threshold`] over the
@@ -185,9 +190,7 @@ impl Wavelet2 {
     /// average* (Bauschke, Goebel, Lucet & Wang, SIAM J. Optim. 19 (2008)), so FISTA with this
     /// step solves one fixed convex problem and converges, unlike random cycle spinning.
     pub fn threshold_invariant(&self, x: &mut Array2<C32>, tau: f32) -> Result<()> {
-        self.check(&x.view_mut(), (self.h, self.w))?;
-        let mut buf = Array2::<C32>::zeros(self.padded);
-        self.threshold_shifted(x, tau, &self.invariant_shifts(), &mut buf)
+        self.threshold_shifts(x, tau, &self.invariant_shifts(), &mut self.scratch())
     }
 
     /// The [`INVARIANT_SHIFTS`] = 4 grid shifts `(3k mod 2^L, 5k mod 2^L)`, k = 0..3
@@ -208,25 +211,36 @@ impl Wavelet2 {
         shifts
     }
 
-    /// `x ← mean over shifts s of Pᵀ S_s⁻¹ Ψᵀ soft_τ(Ψ S_s P x)`, with `buf` the
-    /// coefficient-grid scratch.
-    fn threshold_shifted(
+    /// Buffers for [`Wavelet2::threshold_shifts`], to allocate once per solve instead of
+    /// once per threshold.
+    pub fn scratch(&self) -> ThresholdScratch {
+        ThresholdScratch { coefficients: Array2::zeros(self.padded), mean: Array2::zeros((self.h, self.w)) }
+    }
+
+    /// `x ← mean over shifts s of Pᵀ S_s⁻¹ Ψᵀ soft_τ(Ψ S_s P x)`: [`Wavelet2::threshold`] for
+    /// one shift, [`Wavelet2::threshold_invariant`] for [`Wavelet2::invariant_shifts`], with
+    /// buffers from [`Wavelet2::scratch`].
+    pub fn threshold_shifts(
         &self,
         x: &mut Array2<C32>,
         tau: f32,
         shifts: &[(usize, usize)],
-        buf: &mut Array2<C32>,
+        scratch: &mut ThresholdScratch,
     ) -> Result<()> {
-        let mut acc = Array2::<C32>::zeros((self.h, self.w));
+        self.check(&x.view_mut(), (self.h, self.w))?;
+        let ThresholdScratch { coefficients: buf, mean } = scratch;
+        if buf.dim() != self.padded || mean.dim() != (self.h, self.w) {
+            return Err(KspaceError::Shape(format!("scratch of another grid than {}×{}", self.h, self.w)));
+        }
         let weight = 1.0 / shifts.len() as f32;
         for (k, &shift) in shifts.iter().enumerate() {
             self.shift_pad(x, shift, buf);
             self.forward(&mut buf.view_mut())?;
             buf.par_mapv_inplace(|z| soft(z, tau));
             self.inverse(&mut buf.view_mut())?;
-            self.unshift_crop(buf, shift, &mut acc, weight, k > 0);
+            self.unshift_crop(buf, shift, mean, weight, k > 0);
         }
-        *x = acc;
+        x.assign(mean);
         Ok(())
     }
 

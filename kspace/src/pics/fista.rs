@@ -115,26 +115,26 @@ pub fn l1_wavelet(
     let mut objective = Vec::new();
     let mut f_prev = f64::INFINITY;
     let mut plane = Array2::<C32>::zeros((h, w));
+    let (invariant, mut scratch) = (wav.invariant_shifts(), wav.scratch());
     for _ in 0..opts.iterations {
         op.normal(&z.view(), 0.0, &mut grad.view_mut())?;
         // x = z − s (AᴴA z − Aᴴy)
         Zip::from(&mut x).and(&z).and(&grad).and(&aty).par_for_each(|x, &z, &g, &b| *x = z - (g - b) * s);
-        // One random shift per iteration, shared by the map sets (as BART shifts the whole image).
-        let shift = match opts.cycle_spinning {
+        // The grid shifts of this iteration's threshold; a random one is shared by the map sets
+        // (as BART shifts the whole image).
+        let random;
+        let shifts: &[(usize, usize)] = match opts.cycle_spinning {
+            CycleSpinning::Invariant => &invariant,
             CycleSpinning::Random => {
                 let m = wav.max_shift() as u64 + 1;
-                ((rng.next_u32() as u64 % m) as usize, (rng.next_u32() as u64 % m) as usize)
+                random = [((rng.next_u32() as u64 % m) as usize, (rng.next_u32() as u64 % m) as usize)];
+                &random
             }
-            CycleSpinning::Invariant | CycleSpinning::None => (0, 0),
+            CycleSpinning::None => &[(0, 0)],
         };
         for mut xm in x.axis_iter_mut(Axis(0)) {
             plane.assign(&xm);
-            match opts.cycle_spinning {
-                CycleSpinning::Invariant => wav.threshold_invariant(&mut plane, opts.lambda * s)?,
-                CycleSpinning::Random | CycleSpinning::None => {
-                    wav.threshold(&mut plane, opts.lambda * s, shift)?
-                }
-            }
+            wav.threshold_shifts(&mut plane, opts.lambda * s, shifts, &mut scratch)?;
             xm.assign(&plane);
         }
         let t_next = (1.0 + (1.0 + 4.0 * t * t).sqrt()) / 2.0;
@@ -177,7 +177,7 @@ pub fn objective_value(
     Ok(data_term(op, &x.view(), &y.view())? + lambda as f64 * l1)
 }
 
-/// `max_pixel Σ_{m,c} |S_{m,c}|²` ≥ `‖AᴴA‖`.
+/// `max_pixel Σ_{m,c} |S_{m,c}|²` ≥ `‖AᴴA‖`: FISTA's step is `step` divided by it.
 pub(crate) fn lipschitz_bound(op: &SenseOperator) -> f32 {
     let maps = op.maps();
     let (_, _, h, w) = maps.dim();
