@@ -129,6 +129,15 @@ fn single_methods_write_their_reconstruction_and_need_no_model() {
         assert_eq!(v["method"], method.replace('-', "_"));
         assert!(v["model"].is_null(), "{method}: no network for a classical method");
         assert_eq!(v["metrics"].as_array().unwrap().len(), if method == "zero-filled" { 1 } else { 2 });
+        // The solver's cost over the volume's slices, in applications of AᴴA: SENSE at most
+        // its 5 CG steps per slice, TV's ADMM between 1 and 10 CG steps per iteration.
+        let slices = v["slices"].as_u64().unwrap();
+        let cost = v["methods"][0]["normal_applications"].as_u64();
+        match method {
+            "sense" => assert!(cost.is_some_and(|c| (1..=5 * slices).contains(&c)), "{cost:?}"),
+            "tv" => assert!(cost.is_some_and(|c| (5 * slices..=50 * slices).contains(&c)), "{cost:?}"),
+            _ => assert_eq!(cost, None),
+        }
         assert!(all_finite(&out, "reconstruction"));
         let h5 = open_any(&out).unwrap();
         assert!(
@@ -181,8 +190,8 @@ fn sense_and_cs_beat_zero_filled_on_a_multicoil_phantom_at_4x() {
     };
     let zf = psnr(recon::reconstruct::zero_filled_slice(&k, &mask, false, (n, n)).unwrap());
     let opts = ClassicalOptions::default();
-    let sense = psnr(classical_slice(Method::Sense, &y, &mask, &maps, &opts, (n, n)).unwrap());
-    let cs = psnr(classical_slice(Method::Cs, &y, &mask, &maps, &opts, (n, n)).unwrap());
+    let sense = psnr(classical_slice(Method::Sense, &y, &mask, &maps, &opts, (n, n)).unwrap().image);
+    let cs = psnr(classical_slice(Method::Cs, &y, &mask, &maps, &opts, (n, n)).unwrap().image);
     assert!(sense > zf + 5.0, "SENSE {sense:.2} dB vs zero-filled {zf:.2} dB");
     assert!(cs > zf + 8.0, "CS {cs:.2} dB vs zero-filled {zf:.2} dB");
 }
@@ -200,7 +209,8 @@ fn a_mask_without_calibration_region_falls_back_and_says_so() {
     assert!(matches!(maps.method, MapsMethod::LowResolution { found: None, .. }), "{:?}", maps.method);
     let words = describe_maps(&[maps.method], MapsChoice::Espirit);
     assert!(words.contains("fallback") && words.contains("no fully sampled centre"), "{words}");
-    let x = classical_slice(Method::Cs, &y, &mask, &maps, &ClassicalOptions::default(), (n, n)).unwrap();
+    let x =
+        classical_slice(Method::Cs, &y, &mask, &maps, &ClassicalOptions::default(), (n, n)).unwrap().image;
     assert!(x.iter().all(|v| v.is_finite()));
     // Through the CLI: the acquired mask of the fixture has a 2-column centre.
     let fixture = common::root().join("recon/tests/fixtures/h5/multicoil.h5");

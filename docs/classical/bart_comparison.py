@@ -26,9 +26,14 @@ W = PHS1) and runs
     bart ecalib -m1 ksp maps
     bart pics -S -l2 -r 0.01 -i 30 ksp maps sense
     bart pics -S -l1 -r 0.01 -i 50 ksp maps l1          # default random cycle spinning
-    bart pics -S -R T:3:0:0.01 -i 50 ksp maps tv
+    bart pics -S -R T:3:0:0.01 -i N ksp maps tv
 
-(iteration counts matched to recon's defaults: 30 CG for sense, 50 for cs / tv).
+(iteration counts matched to recon's defaults: 30 CG for sense, 50 FISTA for cs, 50 ADMM
+iterations for tv. BART's ADMM counts `-i` in CG steps, not ADMM iterations: `-i 50` stops
+after about 7 ADMM iterations of up to 10 CG steps each. So N is recon's TV cost from its
+JSON, `normal_applications` (CG steps over the volume, the same steps BART takes: identical
+counts were checked with `pics -d5`), divided by the slices, minus one, since BART stops after
+the ADMM iteration in which its count passes N.)
 For an odd H or W, `pics` returns images circularly shifted by one pixel against the centred
 FFT that fastMRI and recon use (`bart fft -u` does not); the shift is measured once per scan
 on a fully sampled slice (`bart_alignment`) and undone (np.roll) before any metric.
@@ -159,18 +164,29 @@ def run_recon(recon, scan, mask, acc, out, extra=(), method="all"):
     return json.loads(res.stdout)
 
 
-def bart_volume(kspace, work, shift):
+def bart_commands(report, n_slices):
+    """BART's `pics` arguments per method, TV's `-i` set to the CG steps recon's TV took per
+    slice minus one (`normal_applications` in recon's JSON; see the module docs), so that both
+    run the same number of ADMM iterations. Without a recon TV run, BART's `-i 50` is kept."""
+    commands = dict(BART)
+    cost = next((m.get("normal_applications") for m in report["methods"] if m["method"] == "tv"), None)
+    if cost:
+        commands["tv"] = BART["tv"][:-1] + [str(max(1, round(cost / n_slices) - 1))]
+    return commands
+
+
+def bart_volume(kspace, work, shift, commands=BART):
     """ecalib + pics per slice; returns {method: |image| volume}, {method: [wall, cpu]}.
 
     `shift` (from `bart_alignment`) is undone on every image (np.roll over H, W)."""
-    images = {m: [] for m in BART}
-    times = {m: [0.0, 0.0] for m in list(BART) + ["ecalib"]}
+    images = {m: [] for m in commands}
+    times = {m: [0.0, 0.0] for m in list(commands) + ["ecalib"]}
     for s in range(kspace.shape[0]):
         write_cfl(os.path.join(work, "ksp"), kspace[s].transpose(1, 2, 0)[:, :, None, :])
         wall, cpu = timed(["bart", "ecalib", "-m1", "ksp", "maps"], work)
         times["ecalib"][0] += wall
         times["ecalib"][1] += cpu
-        for method, args in BART.items():
+        for method, args in commands.items():
             wall, cpu = timed(["bart"] + args + ["ksp", "maps", method], work)
             times[method][0] += wall
             times[method][1] += cpu
@@ -263,7 +279,8 @@ def main():
                 sys.exit(f"{name} {mask_name} {acc}x: zero-filled PSNR {psnr_zf:.4f} here, "
                          f"{ours_zf:.4f} in recon's JSON: the metric or mask does not match")
             load = os.getloadavg()[0]
-            images, times = bart_volume(masked, work, shift)
+            commands = bart_commands(report, n_slices)
+            images, times = bart_volume(masked, work, shift, commands)
             for method, image in images.items():
                 psnr, ssim, nmse = metrics(gt, center_crop(image, gt.shape[-2:]))
                 wall, cpu = times[method]
@@ -273,7 +290,8 @@ def main():
                                  seconds_volume=wall + times["ecalib"][0],
                                  seconds_per_slice=wall / n_slices,
                                  cpu_seconds_per_slice=cpu / n_slices,
-                                 maps="ecalib -m1", load_1min=load))
+                                 maps="ecalib -m1" if method != "tv" else
+                                 f"ecalib -m1; pics -i {commands['tv'][-1]}", load_1min=load))
             rows.append(dict(scan=name, mask=mask_name, acceleration=acc,
                              achieved_acceleration=round(achieved, 3), method="ecalib",
                              impl="bart", psnr=None, ssim=None, nmse=None,

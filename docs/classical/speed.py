@@ -19,9 +19,13 @@ then, `--repeats` times and interleaved so that both see the same load:
            alone, the like-for-like figure against `pics` (whose `ecalib` is separate)
     bart pics -S -l2 -r 0.01 -i 30 ksp maps out        (per slice; wall seconds)
     bart pics -S -l1 -r 0.01 -i 50 ksp maps out
-    bart pics -S -R T:3:0:0.01 -i 50 ksp maps out
+    bart pics -S -R T:3:0:0.01 -i N ksp maps out     (N: recon's TV CG steps per slice − 1)
+    bart pics -S -R T:3:0:0.01 -i 50 ksp maps out    (the column "BART -i 50")
 
-(iterations as recon's defaults: 30 CG for sense, 50 FISTA / ADMM for cs / tv; BART with its
+(iterations as recon's defaults: 30 CG for sense, 50 FISTA / ADMM for cs / tv. BART's ADMM
+counts `-i` in CG steps: `-i 50` is about 7 ADMM iterations, so TV is timed at equal ADMM
+iterations with N from recon's JSON (`normal_applications`; bart_comparison.py's
+`bart_commands`), and also at BART's `-i 50` for reference. BART with its
 default threads; `--single-thread` runs both on one thread, RAYON_NUM_THREADS=1 and
 OMP_NUM_THREADS=1, which is what survives a loaded machine: BART's OpenMP threads slow down
 several-fold when other jobs share the cores). Each figure is the minimum over the repeats; the 1-minute load average is
@@ -40,7 +44,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bart_comparison import MASKS, timed, write_cfl  # noqa: E402
+from bart_comparison import MASKS, bart_commands, timed, write_cfl  # noqa: E402
 
 BART = {
     "sense": ["pics", "-S", "-l2", "-r", "0.01", "-i", "30"],
@@ -85,8 +89,8 @@ def main():
     print(f"{args.scan}: k-space {kspace.shape}, {os.cpu_count()} CPUs, {threads}; seconds per slice, "
           "min over repeats (load = 1-minute average at that run)")
     print("| mask | " + " | ".join(f"{m} recon (solver) \\| BART (×)" for m in methods)
-          + " | BART ecalib | load |")
-    print("|---|" + "---|" * (len(methods) + 2))
+          + (" | BART tv -i 50" if "tv" in methods else "") + " | BART ecalib | load |")
+    print("|---|" + "---|" * (len(methods) + 2 + ("tv" in methods)))
     for mask_name, acc in masks:
         out = os.path.join(work, "r.h5")
         _, report = recon_seconds(args.recon, args.scan, mask_name, acc, "cs", out)
@@ -99,18 +103,26 @@ def main():
             ecalib.append(timed(["bart", "ecalib", "-m1", f"ksp{s}", f"maps{s}"], work)[0])
         # per method: [recon maps + solver, recon solver alone, BART pics]
         best = {m: [np.inf, np.inf, np.inf] for m in methods}
+        tv50 = np.inf
         loads = []
         for _ in range(args.repeats):
             for m in methods:
                 loads.append(os.getloadavg()[0])
-                (sec, maps_sec), _ = recon_seconds(args.recon, args.scan, mask_name, acc, m, out)
+                (sec, maps_sec), rep = recon_seconds(args.recon, args.scan, mask_name, acc, m, out)
                 best[m][0] = min(best[m][0], sec / n_slices)
                 best[m][1] = min(best[m][1], (sec - maps_sec) / n_slices)
-                wall = sum(timed(["bart"] + BART[m] + [f"ksp{s}", f"maps{s}", "out"], work)[0]
+                command = bart_commands(rep, n_slices)[m]
+                wall = sum(timed(["bart"] + command + [f"ksp{s}", f"maps{s}", "out"], work)[0]
                            for s in picks)
                 best[m][2] = min(best[m][2], wall / len(picks))
+                if m == "tv":
+                    wall = sum(timed(["bart"] + BART[m] + [f"ksp{s}", f"maps{s}", "out"], work)[0]
+                               for s in picks)
+                    tv50 = min(tv50, wall / len(picks))
         cells = [f"{r:.2f} ({s:.2f}) \\| {b:.2f} ({b / r:.1f}×, solver {b / s:.1f}×)"
                  for r, s, b in best.values()]
+        if "tv" in methods:
+            cells.append(f"{tv50:.2f} ({tv50 / best['tv'][1]:.1f}× recon's solver)")
         print(f"| {mask_name} {acc}× ({report['maps'].split(' (')[0]}) | " + " | ".join(cells)
               + f" | {np.mean(ecalib):.2f} | {min(loads):.1f}–{max(loads):.1f} |", flush=True)
 

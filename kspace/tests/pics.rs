@@ -205,6 +205,12 @@ fn every_method_beats_zero_filled_on_undersampled_data() {
         ("l1", l1_wavelet(&mut op, &k.view(), &PicsOptions { iterations: 50, ..o }).unwrap()),
         ("tv", total_variation(&mut op, &k.view(), &o, &TvOptions::default()).unwrap()),
     ];
+    // The cost in applications of AᴴA: CG steps; FISTA's iterations and its final
+    // data-consistency step; ADMM's CG steps, between one and ten per iteration.
+    let cost: Vec<usize> = results.iter().map(|(_, r)| r.normal_applications).collect();
+    assert!(cost[0] <= 30 && cost[0] == results[0].1.iterations, "{cost:?}");
+    assert_eq!(cost[1], 51);
+    assert!((30..=300).contains(&cost[2]), "{cost:?}");
     for (name, r) in results {
         let p = psnr(&img, &r.first_map_set().to_owned());
         assert!(p > base + 3.0, "{name}: {p} dB vs zero-filled {base} dB");

@@ -173,6 +173,15 @@ pub fn slice_maps(y: &Array3<C32>, mask: &SamplingMask, choice: MapsChoice) -> R
     })
 }
 
+/// One slice's classical reconstruction ([`classical_slice`]).
+#[derive(Debug, Clone)]
+pub struct ClassicalSlice {
+    /// `|x|` of the first map set, cropped.
+    pub image: Array2<f32>,
+    /// Applications of `AᴴA` the solver spent ([`kspace::pics::PicsResult::normal_applications`]).
+    pub normal_applications: usize,
+}
+
 /// One classical reconstruction of one slice: `|x|` of the first map set, cropped to `crop`.
 /// `y` is the undersampled k-space, `maps` from [`slice_maps`].
 pub fn classical_slice(
@@ -182,7 +191,7 @@ pub fn classical_slice(
     maps: &Maps,
     opts: &ClassicalOptions,
     crop: (usize, usize),
-) -> Result<Array2<f32>> {
+) -> Result<ClassicalSlice> {
     let mut op = SenseOperator::new(maps.first(), mask)?;
     let popts = PicsOptions {
         lambda: opts.lambda(),
@@ -200,7 +209,10 @@ pub fn classical_slice(
         }
     };
     let magnitude = result.first_map_set().mapv(|z| z.norm());
-    Ok(kspace::undersample::center_crop(&magnitude, crop)?)
+    Ok(ClassicalSlice {
+        image: kspace::undersample::center_crop(&magnitude, crop)?,
+        normal_applications: result.normal_applications,
+    })
 }
 
 /// Words for the maps of a volume, from each slice's [`MapsMethod`]: e.g. `ESPIRiT

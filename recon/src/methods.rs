@@ -29,6 +29,9 @@ pub struct MethodRun {
     /// For SENSE / CS / TV: the seconds of the shared maps pass inside `seconds` (so
     /// `seconds − maps_seconds` is the solver alone, what `bart pics` without `ecalib` costs).
     pub maps_seconds: Option<f64>,
+    /// For SENSE / CS / TV: applications of `AᴴA` over all slices, the solvers' cost unit
+    /// (BART's `pics -i` counts the same for ADMM).
+    pub normal_applications: Option<usize>,
 }
 
 /// Every requested method's reconstruction, the reference, and the maps used.
@@ -101,6 +104,7 @@ pub fn run_methods(
         images: stack(&zf),
         seconds: zf_seconds,
         maps_seconds: None,
+        normal_applications: None,
     }];
     let mut maps_used = None;
     if !classical.is_empty() {
@@ -109,27 +113,35 @@ pub fn run_methods(
         })?;
         maps_used = Some(describe_maps(&maps.iter().map(|m| m.method).collect::<Vec<_>>(), opts.maps));
         for method in classical {
-            let (images, seconds) = pass(scan, progress, |i, sl| {
+            let (slices, seconds) = pass(scan, progress, |i, sl| {
                 let maps: &Maps = &maps[i];
                 let x = on_slice(
                     &scan.path,
                     i,
                     classical_slice(method, &measured(&sl, mask)?, mask, maps, opts, crop),
                 )?;
-                Ok(x * sl.scale)
+                Ok((x.image * sl.scale, x.normal_applications))
             })?;
+            let (images, counts): (Vec<_>, Vec<_>) = slices.into_iter().unzip();
             runs.push(MethodRun {
                 method,
                 images: stack(&images),
                 seconds: seconds + maps_seconds,
                 maps_seconds: Some(maps_seconds),
+                normal_applications: Some(counts.iter().sum()),
             });
         }
     }
     if let Some(model) = network {
         let (images, seconds) =
             pass(scan, progress, |i, sl| Ok(model.slice_at(i, &sl.kspace, mask, crop)? * sl.scale))?;
-        runs.push(MethodRun { method: Method::Network, images: stack(&images), seconds, maps_seconds: None });
+        runs.push(MethodRun {
+            method: Method::Network,
+            images: stack(&images),
+            seconds,
+            maps_seconds: None,
+            normal_applications: None,
+        });
     }
     progress.finish();
     Ok(VolumeRuns { runs, reference, maps: maps_used })

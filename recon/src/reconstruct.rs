@@ -12,7 +12,7 @@
 
 /// The slice-level steps, for a library user reconstructing one slice at a time: the
 /// zero-filled image, the coil maps, SENSE / CS, and the words that describe the maps used.
-pub use crate::classical::{classical_slice, describe_maps, slice_maps};
+pub use crate::classical::{classical_slice, describe_maps, slice_maps, ClassicalSlice};
 use crate::classical::{ClassicalOptions, Method, MethodChoice};
 use crate::error::{ReconError, Result};
 use crate::io::hdf5::{write_h5, AttrValue, H5Data};
@@ -108,6 +108,9 @@ pub struct MethodTiming {
     /// SENSE / CS / TV: the part of `seconds` spent estimating the coil maps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maps_seconds: Option<f64>,
+    /// SENSE / CS / TV: applications of `AᴴA` over the volume (the solvers' cost unit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normal_applications: Option<usize>,
 }
 
 /// What `reconstruct` did.
@@ -267,6 +270,7 @@ pub(crate) fn reconstruct_with(
                 method: r.method.name().into(),
                 seconds: r.seconds,
                 maps_seconds: r.maps_seconds,
+                normal_applications: r.normal_applications,
             })
             .collect(),
         metrics_note,

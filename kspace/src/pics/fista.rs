@@ -156,13 +156,15 @@ pub fn l1_wavelet(
         x_prev.assign(&x);
         t = t_next;
     }
+    let mut normal_applications = opts.iterations;
     if opts.final_step == FinalStep::DataConsistency && opts.iterations > 0 {
+        normal_applications += 1;
         // BART's returned point: the gradient step from the last extrapolated iterate.
         op.normal(&z.view(), 0.0, &mut grad.view_mut())?;
         Zip::from(&mut x).and(&z).and(&grad).and(&aty).par_for_each(|x, &z, &g, &b| *x = z - (g - b) * s);
     }
     x.mapv_inplace(|v| v * sigma);
-    Ok(PicsResult { image: x, scaling: sigma, iterations: opts.iterations, objective })
+    Ok(PicsResult { image: x, scaling: sigma, iterations: opts.iterations, normal_applications, objective })
 }
 
 /// `½‖A x − y‖² + λ‖Ψ x‖₁` (unshifted Ψ, summed over map sets).

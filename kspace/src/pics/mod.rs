@@ -88,6 +88,10 @@ pub struct PicsResult {
     pub scaling: f32,
     /// Iterations performed.
     pub iterations: usize,
+    /// Applications of the normal operator `AᴴA` (the cost unit): one per FISTA iteration
+    /// plus the final data-consistency step, one per CG step, TV's CG steps over all its ADMM
+    /// iterations (what BART's `pics -i` counts for ADMM).
+    pub normal_applications: usize,
     /// Objective (of the scaled problem) after each iteration, if tracked.
     pub objective: Vec<f64>,
 }
