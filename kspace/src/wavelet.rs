@@ -114,21 +114,31 @@ impl Wavelet2 {
     }
 
     /// `buf ← S P x`: the image zero-padded to the coefficient grid and rolled by `shift`
-    /// (`buf[(i + sy) mod H', (j + sx) mod W'] = (P x)[i, j]`), in one pass.
+    /// (`buf[(i + sy) mod H', (j + sx) mod W'] = (P x)[i, j]`), in one pass of row copies.
     fn shift_pad(&self, x: &Array2<C32>, shift: (usize, usize), buf: &mut Array2<C32>) {
         let (ph, pw) = self.padded;
         let (sy, sx) = (shift.0 % ph, shift.1 % pw);
+        let zero = C32::new(0.0, 0.0);
         buf.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
             let src = (i + ph - sy) % ph;
-            for (j, v) in row.iter_mut().enumerate() {
-                let sj = (j + pw - sx) % pw;
-                *v = if src < self.h && sj < self.w { x[[src, sj]] } else { C32::new(0.0, 0.0) };
+            let mut out = row.view_mut();
+            let Some(out) = out.as_slice_mut() else { unreachable!() }; // ok: buf is a scratch Array2
+            if src >= self.h {
+                out.fill(zero);
+                return;
             }
+            let line = x.row(src);
+            let line =
+                line.as_slice().map(std::borrow::Cow::Borrowed).unwrap_or_else(|| line.to_vec().into());
+            // Padded line p = [x row, zeros]; out[sx..] = p[..pw − sx], out[..sx] = p[pw − sx..].
+            let (head, tail) = out.split_at_mut(sx);
+            copy_padded(tail, &line, 0);
+            copy_padded(head, &line, pw - sx);
         });
     }
 
     /// `x ← weight · Pᵀ S⁻¹ buf (+ x when `add`)`: the inverse of [`Wavelet2::shift_pad`],
-    /// cropped back to the image grid.
+    /// cropped back to the image grid (each row a circular run of `buf`'s row from `sx`).
     fn unshift_crop(
         &self,
         buf: &Array2<C32>,
@@ -139,11 +149,16 @@ impl Wavelet2 {
     ) {
         let (ph, pw) = self.padded;
         let (sy, sx) = (shift.0 % ph, shift.1 % pw);
+        let w = self.w;
         x.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-            let bi = (i + sy) % ph;
-            for (j, v) in row.iter_mut().enumerate() {
-                let b = buf[[bi, (j + sx) % pw]] * weight;
-                *v = if add { *v + b } else { b };
+            let src = buf.row((i + sy) % ph);
+            let Some(src) = src.to_slice() else { unreachable!() }; // ok: buf is a scratch Array2
+            let first = (pw - sx).min(w);
+            let runs = src[sx..sx + first].iter().chain(&src[..w - first]);
+            if add {
+                row.iter_mut().zip(runs).for_each(|(v, &b)| *v = *v + b * weight);
+            } else {
+                row.iter_mut().zip(runs).for_each(|(v, &b)| *v = b * weight);
             }
         });
     }
@@ -260,11 +275,23 @@ impl Wavelet2 {
     }
 }
 
-/// Complex soft-thresholding `max(|z| − τ, 0) · z / |z|`.
+/// `dst[t] = p[start + t]` for the zero-padded line `p = [line, 0, 0, …]`.
+fn copy_padded(dst: &mut [C32], line: &[C32], start: usize) {
+    let n = line.len().saturating_sub(start).min(dst.len());
+    if n > 0 {
+        dst[..n].copy_from_slice(&line[start..start + n]);
+    }
+    dst[n..].fill(C32::new(0.0, 0.0));
+}
+
+/// Complex soft-thresholding `max(|z| − τ, 0) · z / |z|`. `|z|` is `√(re² + im²)`, not
+/// `hypot` (which guards against overflow the scaled data never reach and was the slowest
+/// part of the threshold), and the root is taken only for the coefficients that survive.
 #[inline]
 pub fn soft(z: C32, tau: f32) -> C32 {
-    let a = z.norm();
-    if a > tau {
+    let a2 = z.re * z.re + z.im * z.im;
+    if a2 > tau * tau {
+        let a = a2.sqrt();
         z * ((a - tau) / a)
     } else {
         C32::new(0.0, 0.0)
@@ -392,6 +419,37 @@ fn synthesis(c: &[C32], out: &mut [C32]) {
         let (a, d) = (c[k], c[half + k]);
         for (t, &i) in taps(k, n).iter().enumerate() {
             out[i] += a * G[t] + d * H[t];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The row-copy shift and crop equal their element formulas on a padded odd grid, for
+    /// shifts that wrap the padding, and undo each other.
+    #[test]
+    fn shift_pad_and_unshift_crop_follow_their_formulas() {
+        let wav = Wavelet2::new(37, 45);
+        let (ph, pw) = wav.padded;
+        assert!(ph > 37 && pw > 45, "{:?}", wav.padded);
+        let x = Array2::from_shape_fn((37, 45), |(i, j)| C32::new(i as f32 + 0.5, j as f32 * 0.25 - 3.0));
+        for shift in [(0, 0), (3, 5), (7, 13), (ph - 1, pw - 1), (ph + 2, 2 * pw + 1)] {
+            let (sy, sx) = (shift.0 % ph, shift.1 % pw);
+            let mut buf = Array2::from_elem(wav.padded, C32::new(9.0, 9.0));
+            wav.shift_pad(&x, shift, &mut buf);
+            for ((i, j), &v) in buf.indexed_iter() {
+                let (si, sj) = ((i + ph - sy) % ph, (j + pw - sx) % pw);
+                let want = if si < 37 && sj < 45 { x[[si, sj]] } else { C32::new(0.0, 0.0) };
+                assert_eq!(v, want, "shift {shift:?} at ({i}, {j})");
+            }
+            let mut back = Array2::from_elem((37, 45), C32::new(1.0, 0.0));
+            wav.unshift_crop(&buf, shift, &mut back, 0.5, true);
+            let want = x.mapv(|z| z * 0.5 + C32::new(1.0, 0.0));
+            assert_eq!(back, want, "shift {shift:?}");
+            wav.unshift_crop(&buf, shift, &mut back, 1.0, false);
+            assert_eq!(back, x, "shift {shift:?}");
         }
     }
 }
