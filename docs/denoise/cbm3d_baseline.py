@@ -61,6 +61,7 @@ def psnr(clean, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--recon", default="target/release/recon")
+    ap.add_argument("--model", default=None, help="recon denoise --model (default: built-in)")
     ap.add_argument("--sigmas", default="10,25,50")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--csv", required=True)
@@ -77,8 +78,9 @@ def main():
             noisy_path, out_path = os.path.join(work, "noisy.png"), os.path.join(work, "out.png")
             io.imsave(noisy_path, noisy, check_contrast=False)
             t0 = time.perf_counter()
+            model = [] if args.model is None else ["--model", args.model]
             subprocess.run([args.recon, "denoise", "--input", noisy_path, "--output", out_path,
-                            "--force", "--json"], check=True, capture_output=True)
+                            "--force", "--json", *model], check=True, capture_output=True)
             t_recon = time.perf_counter() - t0
             ours = io.imread(out_path)
             t0 = time.perf_counter()
