@@ -21,7 +21,7 @@
 //! parallel (rayon) over line blocks, scratch reused per task.
 
 use crate::{SamplingMask, C32};
-use ndarray::{s, ArrayView3, ArrayViewMut3, Axis};
+use ndarray::{ArrayView3, ArrayViewMut3, Axis};
 use rayon::prelude::*;
 use rustfft::Fft;
 use std::sync::Arc;
@@ -118,16 +118,6 @@ impl LineNormal {
                         let base = (first + l) * ls;
                         for m in 0..nm {
                             let (sm, xm) = (&s[(m * nc + c) * plane..], &xs[m * plane..]);
-                            if ks == 1 {
-                                // Contiguous line: slices, so the loop vectorises.
-                                let pairs = dst.iter_mut().zip(&sm[base..base + n]).zip(&xm[base..base + n]);
-                                if m == 0 {
-                                    pairs.for_each(|((d, &a), &b)| *d = a * b);
-                                } else {
-                                    pairs.for_each(|((d, &a), &b)| *d += a * b);
-                                }
-                                continue;
-                            }
                             for (k, d) in dst.iter_mut().enumerate() {
                                 let v = sm[base + k * ks] * xm[base + k * ks];
                                 *d = if m == 0 { v } else { *d + v };
@@ -141,26 +131,6 @@ impl LineNormal {
                 }
                 self.inv.process_with_scratch(lines, scratch);
                 // Reduce: out[m, ℓ, k] = Σ_c conj(S[m, c, ℓ, k]) lines[c][l][k] + λ x[m, ℓ, k].
-                if self.axis == LineAxis::Rows {
-                    // Output rows are contiguous: accumulate coil by coil over slices (the same
-                    // order of additions as the general loop below, so the same bits).
-                    for m in 0..nm {
-                        for l in 0..nl {
-                            let base = (first + l) * ls;
-                            let mut row = o.slice_mut(s![m, l, ..]);
-                            let Some(row) = row.as_slice_mut() else { unreachable!() }; // ok: standard layout checked above
-                            row.iter_mut()
-                                .zip(&xs[m * plane + base..][..n])
-                                .for_each(|(o, &x)| *o = x * lambda);
-                            for c in 0..nc {
-                                let sc = &s[(m * nc + c) * plane + base..][..n];
-                                let lc = &lines[(c * nl + l) * n..][..n];
-                                row.iter_mut().zip(sc).zip(lc).for_each(|((o, &a), &b)| *o += a.conj() * b);
-                            }
-                        }
-                    }
-                    return;
-                }
                 for m in 0..nm {
                     for l in 0..nl {
                         let base = (first + l) * ls;
