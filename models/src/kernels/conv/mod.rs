@@ -316,6 +316,10 @@ fn weight_grad<T: WithDType>(gy: &[T], x: &[T], ci: usize, co: usize, g: Geom) -
 pub(crate) mod fast;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+#[cfg(target_arch = "x86_64")]
+mod simd512;
+#[cfg(target_arch = "x86_64")]
+mod vector;
 
 /// Bias gradient: Σ over images and pixels of each output channel.
 fn bias_grad<T: WithDType>(gy: &[T], n: usize, co: usize, hw: usize) -> Vec<T> {

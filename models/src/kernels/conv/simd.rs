@@ -18,6 +18,8 @@
 use rayon::prelude::*;
 use std::arch::x86_64::*;
 
+use super::{simd512, vector};
+
 /// Output channels per forward register tile.
 const MR: usize = 6;
 /// Grid positions per forward tile (two 8-lane vectors): 6×2 accumulators, two input
@@ -30,8 +32,9 @@ const LANES: usize = 8;
 /// Input elements a forward band aims to keep in L2 (256 KiB of f32).
 const BAND_ELEMS: usize = 64 * 1024;
 
-/// Extra elements past the last padded plane that the kernels may read (junk, never used).
-pub(crate) const SLACK: usize = NR + LANES;
+/// Extra elements past the last padded plane that the kernels may read (junk, never used):
+/// enough for the wider AVX-512 tile too.
+pub(crate) const SLACK: usize = simd512::NR + 2 * LANES;
 
 /// Whether this CPU has the instructions the kernels need (checked once, then cached by std).
 pub(crate) fn available() -> bool {
@@ -142,8 +145,11 @@ pub(crate) fn conv_grid(
     assert!(xp.data.len() >= xp.n * xp.stride - xp.stride + c_in * g.plane() + SLACK);
     assert_eq!(packed.len(), c_out * c_in * 9);
     assert_eq!(y.len(), xp.n * c_out * g.h * g.w);
-    let halo = 2 * g.wp() + 2 + NR;
-    let band = (BAND_ELEMS / c_in.max(1)).saturating_sub(halo).max(NR).div_ceil(NR) * NR;
+    // The AVX-512 tile where the CPU has it (same bits, see `simd512`), else the AVX2 one.
+    let wide = simd512::available();
+    let nr = if wide { simd512::NR } else { NR };
+    let halo = 2 * g.wp() + 2 + nr;
+    let band = (BAND_ELEMS / c_in.max(1)).saturating_sub(halo).max(nr).div_ceil(nr) * nr;
     let out = SharedOut(y.as_mut_ptr());
     let bands = g.len().div_ceil(band);
     (0..xp.n * bands).into_par_iter().for_each(|task| {
@@ -152,32 +158,56 @@ pub(crate) fn conv_grid(
         let x = xp.image(img);
         // SAFETY: image `img`'s output planes lie inside y (asserted above).
         let out = unsafe { out.ptr().add(img * c_out * g.h * g.w) };
-        let mut tile = [[0f32; NR]; MR];
-        for p0 in (start..end).step_by(NR) {
-            for o0 in (0..c_out).step_by(MR) {
-                let m = MR.min(c_out - o0);
-                let w = &packed[o0 * c_in * 9..][..m * c_in * 9];
-                // SAFETY: AVX2/FMA checked above; the kernel reads x[c·plane + p0 + off_t + q]
-                // for q < NR, at most c_in·plane + NR − 1 < x.len() (p0 < H·(W+2), off_t ≤
-                // 2(W+2)+2, plane = (H+2)(W+2)), and w[(c·9 + t)·m + r] < w.len().
-                unsafe { tile_kernel(m, x.as_ptr().add(p0), g.plane(), c_in, &g.offsets(), w, &mut tile) };
-                // SAFETY: tasks cover disjoint (image, grid range) pairs, and grid positions
-                // map one-to-one to pixels (i, j) with j < W, so writes never overlap.
-                unsafe { scatter(&tile[..m], o0, p0, end, epilogue, g, out) };
+        // SAFETY (both branches): the kernels read x[c·plane + p0 + off_t + q] for q < their
+        // tile width (16 or 32), at most c_in·plane + 32 < x.len() (p0 < H·(W+2), off_t ≤
+        // 2(W+2)+2, plane = (H+2)(W+2), SLACK ≥ 33 asserted above), and w[(c·9 + t)·m + r]
+        // < w.len(). Tasks cover disjoint (image, grid range) pairs, and grid positions map
+        // one-to-one to pixels (i, j) with j < W, so the scatters never overlap.
+        if wide {
+            let mut tile = [[0f32; simd512::NR]; simd512::MR];
+            for p0 in (start..end).step_by(simd512::NR) {
+                for o0 in (0..c_out).step_by(simd512::MR) {
+                    let m = simd512::MR.min(c_out - o0);
+                    let w = &packed[o0 * c_in * 9..][..m * c_in * 9];
+                    unsafe {
+                        simd512::tile(
+                            m,
+                            x.as_ptr().add(p0),
+                            g.plane(),
+                            c_in,
+                            &g.offsets(),
+                            w.as_ptr(),
+                            &mut tile,
+                        )
+                    };
+                    unsafe { scatter(&tile[..m], o0, p0, end, epilogue, g, out) };
+                }
+            }
+        } else {
+            let mut tile = [[0f32; NR]; MR];
+            for p0 in (start..end).step_by(NR) {
+                for o0 in (0..c_out).step_by(MR) {
+                    let m = MR.min(c_out - o0);
+                    let w = &packed[o0 * c_in * 9..][..m * c_in * 9];
+                    unsafe {
+                        tile_kernel(m, x.as_ptr().add(p0), g.plane(), c_in, &g.offsets(), w, &mut tile)
+                    };
+                    unsafe { scatter(&tile[..m], o0, p0, end, epilogue, g, out) };
+                }
             }
         }
     });
 }
 
-/// Applies the [`Epilogue`] and writes the valid positions `p0 .. min(p0+NR, end)` of a tile
+/// Applies the [`Epilogue`] and writes the valid positions `p0 .. min(p0+W, end)` of a tile
 /// (skipping the two junk columns of each grid row) to `y (c_out × H × W)`, one row segment
 /// at a time.
 ///
 /// # Safety
 /// `y` must hold `(o0 + tile.len()) · H · W` elements, and no other thread may write the same
 /// positions.
-unsafe fn scatter(
-    tile: &[[f32; NR]],
+unsafe fn scatter<const W: usize>(
+    tile: &[[f32; W]],
     o0: usize,
     p0: usize,
     end: usize,
@@ -186,7 +216,7 @@ unsafe fn scatter(
     y: *mut f32,
 ) {
     let (hw, wp) = (g.h * g.w, g.wp());
-    let stop = (p0 + NR).min(end);
+    let stop = (p0 + W).min(end);
     let mut p = p0;
     while p < stop {
         let (i, j) = (p / wp, p % wp);
@@ -217,7 +247,7 @@ unsafe fn scatter(
 ///
 /// # Safety
 /// AVX2 and FMA must be available; see [`conv_grid`] for the bounds.
-unsafe fn tile_kernel(
+pub(crate) unsafe fn tile_kernel(
     m: usize,
     x: *const f32,
     plane: usize,
@@ -239,7 +269,8 @@ unsafe fn tile_kernel(
     }
 }
 
-/// `tile[r][q] = Σ_{c,t} w[(c·9+t)·M + r] · x[c·plane + off_t + q]`, r < M, q < NR.
+/// `tile[r][q] = Σ_{c,t} w[(c·9+t)·M + r] · x[c·plane + off_t + q]`, r < M, q < NR
+/// ([`vector::register_tile`] on AVX2 registers).
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tile_n<const M: usize>(
     x: *const f32,
@@ -249,29 +280,12 @@ unsafe fn tile_n<const M: usize>(
     w: *const f32,
     tile: &mut [[f32; NR]; MR],
 ) {
-    let mut acc = [[_mm256_setzero_ps(); 2]; M];
-    let mut wk = w;
-    for c in 0..c_in {
-        // SAFETY (whole block): bounds as documented in `conv_grid`.
-        unsafe {
-            let xc = x.add(c * plane);
-            for &off in offs {
-                let s = xc.add(off);
-                let v = [_mm256_loadu_ps(s), _mm256_loadu_ps(s.add(8))];
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let wv = _mm256_broadcast_ss(&*wk.add(r));
-                    a[0] = _mm256_fmadd_ps(v[0], wv, a[0]);
-                    a[1] = _mm256_fmadd_ps(v[1], wv, a[1]);
-                }
-                wk = wk.add(M);
-            }
-        }
-    }
-    for (row, a) in tile.iter_mut().zip(&acc) {
-        for (k, v) in a.iter().enumerate() {
-            // SAFETY: row has NR = 16 elements.
-            unsafe { _mm256_storeu_ps(row.as_mut_ptr().add(8 * k), *v) };
-        }
+    let out: *mut f32 = tile.as_mut_ptr().cast();
+    // SAFETY: AVX2/FMA enabled here; bounds as documented in `conv_grid`; `tile` holds MR
+    // rows of NR = 2·8 floats.
+    unsafe {
+        vector::register_tile!(_mm256_setzero_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_fmadd_ps,
+            _mm256_storeu_ps, 8; M, 0; x, plane, c_in, offs, w, w, out, NR)
     }
 }
 
