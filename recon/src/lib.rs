@@ -63,6 +63,10 @@ pub use info::{describe, FileInfo};
 pub use kspace::mask::{MaskFamily, MaskParams, MaskSpec, FAMILIES as MASK_FAMILIES};
 pub use maps::{write_maps, EspiritOptions, MapsReport, MapsRequest};
 pub use maskgen::{make_mask, parse_shape, validate_params};
+/// Call once before training: freed tensor memory is kept for reuse instead of being
+/// returned to the kernel and faulted in again page by page (glibc; see
+/// `models::reuse_freed_memory`). Not for batch runs: each thread's heap would keep its peak.
+pub use models::reuse_freed_memory;
 pub use mri::acquired::{AcquiredSet, AcquiredSlice};
 pub use network::ModelChoice;
 pub use reconstruct::{reconstruct, MethodMetrics, MethodTiming, ReconReport, ReconRequest};

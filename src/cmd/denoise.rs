@@ -6,7 +6,7 @@ use super::{bounded, learning_rate, LossArg, NetArg, TargetsArg};
 use crate::output::print_json;
 use crate::progress::Bar;
 use clap::{Args as ClapArgs, Subcommand};
-use recon::denoise::{evaluate, DenoiseConfig, Denoiser, NoiseSpec};
+use recon::denoise::{evaluate, DenoiseConfig, Denoiser, GreyNoise, InitModel, NoiseKind, NoiseSpec};
 use recon::train::{settings, Targets};
 use recon::ReconError;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 #[command(
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Examples:\n  recon denoise --input photo.png --output clean.png     # built-in blind Gaussian model\n  recon denoise train --noise gaussian:0-50 --data data/photos --targets noisy --loss l2 \\\n      --steps 1000 --crop 128 --out gauss.safetensors\n  recon denoise eval --noise gaussian:25 --data data/photos --model gauss.safetensors --seed 0"
+    after_help = "Examples:\n  recon denoise --input photo.png --output clean.png     # built-in blind Gaussian model\n  recon denoise --input photo.png --noise poisson        # built-in Poisson model\n  recon denoise train --noise gaussian:0-50 --data data/photos --targets noisy --loss l2 \\\n      --steps 1000 --crop 128 --out gauss.safetensors\n  recon denoise eval --noise gaussian:25 --data data/photos --model gauss.safetensors --seed 0"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -38,9 +38,13 @@ pub struct ApplyArgs {
     /// Noisy photo (PNG, grey or RGB, any size).
     #[arg(long, required = true)]
     pub input: Option<PathBuf>,
-    /// Model written by `recon denoise train` (default: the built-in blind Gaussian model).
+    /// Model written by `recon denoise train` (default: the built-in model for --noise).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Which built-in model: blind Gaussian (σ 0–50 of 255), Poisson (λ 0.001–50) or
+    /// Bernoulli (pixels dropped to black, p 0–0.95).
+    #[arg(long, value_enum, default_value_t = BuiltInNoise::Gaussian, conflicts_with = "model")]
+    pub noise: BuiltInNoise,
     /// Output PNG (default: INPUT.denoised.png beside the input).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -54,7 +58,7 @@ pub struct ApplyArgs {
 
 #[derive(ClapArgs, Debug)]
 #[command(
-    after_help = "Noise: gaussian, brown (correlated, e.g. brown:0-50@2 = blur std 2 px), poisson, bernoulli, text, impulse;\n  NAME:LO-HI draws each image's strength from [LO, HI]; NAME alone uses the paper's range.\nExample (Noise2Noise, blind Gaussian):\n  recon denoise train --noise gaussian:0-50 --data data/photos --targets noisy --loss l2 \\\n      --steps 1000 --crop 128 --width 32 --out gauss.safetensors\nReal pairs (DIR/a/x.png pairs with DIR/b/x.png):\n  recon denoise train --pairs DIR --steps 1000 --out mine.safetensors\nInterrupted? Run the same command with --resume (every training setting must be the same;\n--val-every, --checkpoint-every, --stop-after and --export may change). Existing outputs\nare kept unless --force is given; outputs never go into --data, --val or --pairs folders."
+    after_help = "Noise: gaussian, brown (correlated, e.g. brown:0-50@2 = blur std 2 px), poisson, bernoulli, text, impulse;\n  NAME:LO-HI draws each image's strength from [LO, HI]; NAME alone uses the paper's range.\nExample (Noise2Noise, blind Gaussian):\n  recon denoise train --noise gaussian:0-50 --data data/photos --targets noisy --loss l2 \\\n      --steps 1000 --crop 128 --width 32 --out gauss.safetensors\nReal pairs (DIR/a/x.png pairs with DIR/b/x.png):\n  recon denoise train --pairs DIR --steps 1000 --out mine.safetensors\nFine-tune the built-in model on them (its width and channels; a lower lr):\n  recon denoise train --pairs DIR --init default --steps 300 --lr 1e-4 --out mine.safetensors\nInterrupted? Run the same command with --resume (every training setting must be the same;\n--val-every, --checkpoint-every, --stop-after and --export may change). Existing outputs\nare kept unless --force is given; outputs never go into --data, --val or --pairs folders."
 )]
 pub struct TrainArgs {
     /// Corruption and its training strength range, e.g. gaussian:0-50, poisson:0.001-50,
@@ -81,15 +85,33 @@ pub struct TrainArgs {
     /// impulse l0, others l2). Bernoulli with noisy targets masks the loss to kept pixels.
     #[arg(long, value_enum)]
     pub loss: Option<LossArg>,
-    /// unet (the paper's, fast) or red30 (30 layers, symmetric skips).
-    #[arg(long, value_enum, ignore_case = true, default_value_t = NetArg::Unet)]
-    pub net: NetArg,
-    /// U-Net width (paper 48) or RED30 features (paper 128); default 48 / 128; 1 to 256.
+    /// unet (the paper's, fast; the default) or red30 (30 layers, symmetric skips). With
+    /// --init: the starting model's.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub net: Option<NetArg>,
+    /// U-Net width (paper 48) or RED30 features (paper 128); default 48 / 128, or --init's;
+    /// 1 to 256.
     #[arg(long, value_parser = bounded(settings::WIDTH))]
     pub width: Option<usize>,
-    /// 3 (RGB; grey photos are repeated) or 1 (grey; RGB photos become luma).
-    #[arg(long, default_value_t = 3, value_parser = bounded(1..=3))]
-    pub channels: usize,
+    /// 3 (RGB, the default; grey photos are repeated) or 1 (grey; RGB photos become luma).
+    /// With --init: the starting model's.
+    #[arg(long, value_parser = bounded(1..=3))]
+    pub channels: Option<usize>,
+    /// Fine-tune: start from this model's weights (`default`: the built-in model for
+    /// --noise, the Gaussian one for --pairs; or a model file) with a fresh Adam state,
+    /// instead of a random init. Its net, width and channels are used unless given (and
+    /// must then agree).
+    #[arg(long, value_name = "default|MODEL")]
+    pub init: Option<String>,
+    /// How a grey photo is corrupted for an RGB model: shared (one draw in every channel,
+    /// as a noisy grey photo has it) or independent (each channel its own; runs before
+    /// 2026-12-06 did this, and resume with it).
+    #[arg(long, value_enum, default_value_t = GreyNoiseArg::Shared)]
+    pub grey_noise: GreyNoiseArg,
+    /// Probability that a colour training crop is turned grey (luma) before it is
+    /// corrupted, so that one RGB model also learns grey photos (0 to 1).
+    #[arg(long, default_value_t = 0.2, value_parser = |s: &str| super::finite_in(s, 0.0, 1.0, false))]
+    pub grey_fraction: f64,
     /// Steps of the schedule (1 to 10⁸; the lr schedule spans them, so a resume keeps them).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(settings::STEPS))]
     pub steps: u64,
@@ -111,6 +133,42 @@ pub struct TrainArgs {
     pub run: super::RunArgs,
 }
 
+/// The noises with a built-in model (`recon denoise --noise`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuiltInNoise {
+    Gaussian,
+    Poisson,
+    Bernoulli,
+}
+
+impl From<BuiltInNoise> for NoiseKind {
+    fn from(n: BuiltInNoise) -> Self {
+        match n {
+            BuiltInNoise::Gaussian => NoiseKind::Gaussian,
+            BuiltInNoise::Poisson => NoiseKind::Poisson,
+            BuiltInNoise::Bernoulli => NoiseKind::Bernoulli,
+        }
+    }
+}
+
+/// `--grey-noise`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GreyNoiseArg {
+    /// One noise draw repeated in every channel.
+    Shared,
+    /// Each channel its own draw.
+    Independent,
+}
+
+impl From<GreyNoiseArg> for GreyNoise {
+    fn from(g: GreyNoiseArg) -> Self {
+        match g {
+            GreyNoiseArg::Shared => GreyNoise::Shared,
+            GreyNoiseArg::Independent => GreyNoise::Independent,
+        }
+    }
+}
+
 #[derive(ClapArgs, Debug)]
 #[command(
     after_help = "Example:\n  recon denoise eval --noise gaussian:25 --data data/photos --seed 0 --json\nThe noise of the i-th photo (sorted by name) is drawn from (seed, i): same seed, same numbers."
@@ -122,7 +180,8 @@ pub struct EvalArgs {
     /// Clean photos: PNG files or folders of them.
     #[arg(long, num_args = 1.., required = true)]
     pub data: Vec<PathBuf>,
-    /// Model (default: the built-in blind Gaussian model).
+    /// Model (default: the built-in model for the noise's kind: gaussian, poisson or
+    /// bernoulli; other kinds need one).
     #[arg(long)]
     pub model: Option<PathBuf>,
     #[arg(long, default_value_t = 0)]
@@ -135,10 +194,10 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
-fn load(model: &Option<PathBuf>) -> recon::Result<Denoiser> {
+fn load(model: &Option<PathBuf>, kind: NoiseKind) -> recon::Result<Denoiser> {
     match model {
         Some(p) => Denoiser::from_file(p),
-        None => Denoiser::default_gaussian(),
+        None => Denoiser::built_in(kind),
     }
 }
 
@@ -161,7 +220,7 @@ fn apply(a: ApplyArgs) -> recon::Result<()> {
     if output.exists() && !a.force {
         return Err(ReconError::Invalid(format!("{}: exists; pass --force to overwrite", output.display())));
     }
-    let d = load(&a.model)?;
+    let d = load(&a.model, a.noise.into())?;
     let t0 = std::time::Instant::now();
     let photo = recon::io::png::read_png(&input)?;
     let out = d.denoise(&photo.data)?.mapv(|v| v.clamp(0.0, 1.0));
@@ -180,6 +239,9 @@ fn apply(a: ApplyArgs) -> recon::Result<()> {
 }
 
 fn train(a: TrainArgs) -> recon::Result<()> {
+    // Every step frees and reallocates the same tens of MB of activations: keep them in the
+    // process (not for batch or inference, whose many threads would each keep a heap).
+    recon::reuse_freed_memory();
     let json = a.run.json;
     let noise = NoiseSpec::parse(&a.noise)?;
     let targets: Targets = a.targets.into();
@@ -187,17 +249,15 @@ fn train(a: TrainArgs) -> recon::Result<()> {
         Some(s) => NoiseSpec::parse(s)?,
         None => noise.fixed(noise.kind.test_strength()),
     };
-    let default_width = if a.net == NetArg::Red30 { 128 } else { 48 };
     let data = a.data.clone();
-    let cfg = DenoiseConfig {
+    let mut cfg = DenoiseConfig {
         pairs: a.pairs,
         val: a.val,
         val_noise,
         targets,
         loss: a.loss.map_or_else(|| noise.kind.paper_loss().to_string(), |l| l.name().to_string()),
-        net: a.net.name().into(),
-        width: a.width.unwrap_or(default_width),
-        channels: a.channels,
+        net: a.net.unwrap_or(NetArg::Unet).name().into(),
+        channels: a.channels.unwrap_or(3),
         steps: a.steps,
         batch: a.batch,
         crop: a.crop,
@@ -205,7 +265,22 @@ fn train(a: TrainArgs) -> recon::Result<()> {
         seed: a.seed,
         val_crop: a.val_crop,
         run: a.run.into(),
+        init: a.init.as_deref().map(InitModel::parse),
+        grey_noise: a.grey_noise.into(),
+        grey_fraction: a.grey_fraction,
         ..DenoiseConfig::new(data, PathBuf::new(), noise)
+    };
+    // With --init, the starting model's architecture fills what was not given.
+    let from = cfg.init.as_ref().map(|i| i.architecture(cfg.init_kind())).transpose()?;
+    if let Some(f) = &from {
+        cfg.net = a.net.map_or(f.net.clone(), |n| n.name().into());
+        cfg.channels = a.channels.unwrap_or(f.channels);
+    }
+    cfg.width = match (a.width, &from) {
+        (Some(w), _) => w,
+        (None, Some(f)) => f.width,
+        (None, None) if cfg.net == NetArg::Red30.name() => 128,
+        (None, None) => 48,
     };
     let r = recon::denoise::train(&cfg, &Bar::for_training(json))?;
     if json {
@@ -213,6 +288,7 @@ fn train(a: TrainArgs) -> recon::Result<()> {
         v["trained_on"] = cfg.trained_on().into();
         v["targets"] = serde_json::to_value(cfg.targets).unwrap_or_default();
         v["loss"] = cfg.loss.clone().into();
+        v["init"] = cfg.init.as_ref().map(|i| i.to_string()).into();
         return print_json(&v);
     }
     println!(
@@ -225,6 +301,9 @@ fn train(a: TrainArgs) -> recon::Result<()> {
         cfg.loss,
         r.final_loss
     );
+    if let Some(init) = &cfg.init {
+        println!("fine-tuned from {init} ({} of width {})", cfg.net, cfg.width);
+    }
     if let (Some(v), Some(vi)) = (r.val_psnr, r.val_psnr_input) {
         println!(
             "validation ({} photos, {}): network {v:.2} dB, noisy input {vi:.2} dB",
@@ -240,7 +319,7 @@ fn train(a: TrainArgs) -> recon::Result<()> {
 
 fn eval(a: EvalArgs) -> recon::Result<()> {
     let noise = NoiseSpec::parse(&a.noise)?;
-    let d = load(&a.model)?;
+    let d = load(&a.model, noise.kind)?;
     if let Some(dir) = &a.save {
         std::fs::create_dir_all(dir).map_err(|e| ReconError::io(dir, e))?;
     }

@@ -100,6 +100,9 @@ pub enum NetArg {
 }
 
 pub fn run(a: Args) -> recon::Result<()> {
+    // Every step frees and reallocates the same tens of MB of activations: keep them in the
+    // process (not for batch or inference, whose many threads would each keep a heap).
+    recon::reuse_freed_memory();
     if a.net == NetArg::Unrolled {
         return run_unrolled(a);
     }

@@ -7,7 +7,12 @@ use models::{NetConfig, Red30Config, UNetConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{infer::TASK, noise::NoiseSpec};
+use super::{
+    grey::GreyNoise,
+    infer::TASK,
+    init::{DenoiserArch, InitModel},
+    noise::{NoiseKind, NoiseSpec},
+};
 use crate::{
     engine::{
         bounds::{check_common, check_range, VAL_SIZE},
@@ -51,11 +56,22 @@ pub struct DenoiseConfig {
     pub seed: u64,
     /// Validation photos are centre-cropped to this size (0: whole photos).
     pub val_crop: usize,
+    /// Start from this model's weights (fine-tuning) instead of the seeded init.
+    #[serde(default)]
+    pub init: Option<InitModel>,
+    /// How grey photos are corrupted for an RGB model (`super::grey`); checkpoints without
+    /// it used `independent`.
+    #[serde(default = "GreyNoise::legacy")]
+    pub grey_noise: GreyNoise,
+    /// Probability that a colour training crop is turned grey before it is corrupted.
+    #[serde(default)]
+    pub grey_fraction: f64,
 }
 
 impl DenoiseConfig {
     /// The paper's settings for `noise` (U-Net width 48, 256² crops, batch 4, lr 3e-4; its
-    /// loss for the noise kind), 1000 steps.
+    /// loss for the noise kind), 1000 steps; grey photos with shared noise, a fifth of the
+    /// colour crops turned grey.
     pub fn new(data: Vec<PathBuf>, out: PathBuf, noise: NoiseSpec) -> Self {
         let kind = noise.kind;
         Self {
@@ -76,6 +92,9 @@ impl DenoiseConfig {
             lr_max: 3e-4,
             seed: 0,
             val_crop: 256,
+            init: None,
+            grey_noise: GreyNoise::Shared,
+            grey_fraction: 0.2,
         }
     }
 
@@ -87,6 +106,20 @@ impl DenoiseConfig {
             NetConfig::Red30(_) => Ok(NetConfig::Red30(Red30Config::new(c, c).with_features(self.width))),
             other => Err(ReconError::Invalid(format!("--net {}: not an image denoiser", other.name()))),
         }
+    }
+
+    /// The noise kind whose built-in model `--init default` means (Gaussian for real pairs).
+    pub fn init_kind(&self) -> NoiseKind {
+        if self.pairs.is_some() {
+            NoiseKind::Gaussian
+        } else {
+            self.noise.kind
+        }
+    }
+
+    /// The architecture as the options name it (`net`, `width`, `channels`).
+    pub fn denoiser_arch(&self) -> DenoiserArch {
+        DenoiserArch { net: self.net.clone(), width: self.width, channels: self.channels }
     }
 
     /// What the model was trained on: the noise spec (`gaussian:0-50`), or `pairs:DIR` for
@@ -110,6 +143,12 @@ impl DenoiseConfig {
     pub fn validate(&self) -> Result<()> {
         check_common(self.steps, self.batch, self.crop, self.width, self.lr_max)?;
         check_range("val-crop", self.val_crop as u64, VAL_SIZE)?;
+        if !(0.0..=1.0).contains(&self.grey_fraction) {
+            return Err(ReconError::Invalid(format!(
+                "--grey-fraction {}: must be in 0..=1",
+                self.grey_fraction
+            )));
+        }
         if ![1, 3].contains(&self.channels) {
             return Err(ReconError::Invalid(format!("--channels {}: must be 1 or 3", self.channels)));
         }
@@ -139,6 +178,9 @@ impl ResumeKey for DenoiseConfig {
             lr_max,
             seed,
             val_crop,
+            init,
+            grey_noise,
+            grey_fraction,
         } = self;
         let mut d = Differences::default();
         d.field("--data", &old.data, data)
@@ -156,7 +198,10 @@ impl ResumeKey for DenoiseConfig {
             .field("--crop", &old.crop, crop)
             .field("--lr", &old.lr_max, lr_max)
             .field("--seed", &old.seed, seed)
-            .field("--val-crop", &old.val_crop, val_crop);
+            .field("--val-crop", &old.val_crop, val_crop)
+            .field("--init", &old.init, init)
+            .field("--grey-noise", &old.grey_noise, grey_noise)
+            .field("--grey-fraction", &old.grey_fraction, grey_fraction);
         d.into_vec()
     }
 }
@@ -172,7 +217,7 @@ mod tests {
         let noise = NoiseSpec::parse("gaussian:0-50").unwrap();
         let mut base = DenoiseConfig::new(vec!["photos".into()], "m.safetensors".into(), noise);
         base.val = vec!["val".into()];
-        let changes: [(&str, Change); 16] = [
+        let changes: [(&str, Change); 19] = [
             ("--data", |c| c.data.push("more".into())),
             ("--pairs", |c| c.pairs = Some("pairs".into())),
             ("--val", |c| c.val.clear()),
@@ -189,7 +234,23 @@ mod tests {
             ("--lr", |c| c.lr_max = 1e-3),
             ("--seed", |c| c.seed = 7),
             ("--val-crop", |c| c.val_crop = 0),
+            ("--init", |c| c.init = Some(InitModel::Default)),
+            ("--grey-noise", |c| c.grey_noise = GreyNoise::Independent),
+            ("--grey-fraction", |c| c.grey_fraction = 0.5),
         ];
         crate::engine::resume::assert_resume_key(&base, &changes, |c| &mut c.run, &base.to_json());
+    }
+
+    #[test]
+    fn a_checkpoint_without_the_newer_settings_resumes_as_it_ran() {
+        let noise = NoiseSpec::parse("gaussian:0-50").unwrap();
+        let cfg = DenoiseConfig::new(vec!["photos".into()], "m.safetensors".into(), noise);
+        assert_eq!((cfg.grey_noise, cfg.grey_fraction, &cfg.init), (GreyNoise::Shared, 0.2, &None));
+        let mut old: serde_json::Value = serde_json::from_str(&cfg.to_json()).unwrap();
+        for key in ["init", "grey_noise", "grey_fraction"] {
+            old.as_object_mut().unwrap().remove(key).expect("stored");
+        }
+        let old: DenoiseConfig = serde_json::from_value(old).unwrap();
+        assert_eq!((old.grey_noise, old.grey_fraction, old.init), (GreyNoise::Independent, 0.0, None));
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use kspace::rng::MaskRng;
 use ndarray::{s, Array3, Axis};
 
-use super::prep::centred;
+use super::{grey::is_grey, prep::centred};
 use crate::{io::png::read_png, ReconError, Result};
 
 /// One photo.
@@ -16,13 +16,16 @@ pub struct Photo {
     pub name: String,
     /// `(C, H, W)` in `[−0.5, 0.5]`.
     pub data: Array3<f32>,
+    /// The file is grey (one channel, or equal channels): its noise is one draw in every
+    /// channel ([`super::grey`]).
+    pub grey: bool,
 }
 
 /// Reads one PNG as `(channels, H, W)` in `[−0.5, 0.5]`.
 pub fn read_photo(path: &Path, channels: usize) -> Result<Photo> {
     let im = read_png(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Photo { name, data: centred(&im.data, channels) })
+    Ok(Photo { name, grey: is_grey(&im.data), data: centred(&im.data, channels) })
 }
 
 /// The PNG files named by `paths`: files as they are, directories expanded to their `*.png`

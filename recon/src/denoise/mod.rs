@@ -12,12 +12,16 @@
 //!   (`DenoiseRecipe`) on the training engine (`crate::engine`) and [`train`].
 //! - `infer`: applying a model to a photo of any size (pad to a multiple of 32, crop);
 //!   the default blind-Gaussian model compiled into the binary.
+//! - `grey`: grey photos and an RGB model (one noise draw in every channel; grey crops).
+//! - `init`: fine-tuning from a trained model (`--init default|MODEL`).
 //! - `eval`: reproducible 8-bit PSNR on a folder of photos.
 
 pub(crate) mod config;
 pub(crate) mod dataset;
 pub(crate) mod eval;
+pub(crate) mod grey;
 pub(crate) mod infer;
+pub(crate) mod init;
 pub(crate) mod noise;
 pub(crate) mod prep;
 pub(crate) mod recipe;
@@ -26,7 +30,9 @@ pub(crate) mod text;
 pub use config::DenoiseConfig;
 pub use dataset::write_photo;
 pub use eval::{evaluate, EvalReport, EvalRow};
+pub use grey::GreyNoise;
 pub use infer::Denoiser;
+pub use init::{DenoiserArch, InitModel};
 pub use noise::{Corrupted, NoiseKind, NoiseSpec};
 pub use recipe::train;
 

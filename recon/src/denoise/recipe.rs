@@ -3,7 +3,8 @@
 //! Each step draws, for every batch element, a photo (per-epoch permutation keyed by
 //! `(seed, epoch)`, [`epoch_permutation`]), a random `crop × crop` window, and two
 //! independent corruptions with their own strengths (the target is the clean crop with
-//! `--targets clean`); with `--pairs` it draws one real pair, a common window, and swaps
+//! `--targets clean`; a grey photo, or a colour crop turned grey with probability
+//! `grey_fraction`, gets one noise draw in every channel, [`super::grey`]); with `--pairs` it draws one real pair, a common window, and swaps
 //! input and target with probability ½. All draws of step `t` come from generators keyed by
 //! `(seed, t, j)`, so a run is a pure function of its seed and resumes exactly.
 //!
@@ -25,12 +26,14 @@ use ndarray::{Array3, Axis};
 use super::{
     config::DenoiseConfig,
     dataset::{centre_crop, crop_at, crop_origin, load_pairs, load_photos, Photo},
+    grey::{corrupt, to_grey, GreyNoise},
     infer::Denoiser,
+    init::initial_weights,
     noise::{NoiseKind, NoiseSpec},
     prep::CENTRE,
 };
 use crate::{
-    engine::{self, epoch_permutation, Plan, Recipe, StepBatch, Targets, TrainReport},
+    engine::{self, epoch_permutation, InitWeights, Plan, Recipe, StepBatch, Targets, TrainReport},
     metrics::psnr_u8,
     progress::Progress,
     tensor::to_batch,
@@ -39,8 +42,15 @@ use crate::{
 
 /// Where training pairs come from.
 pub enum PairSource {
-    /// Clean photos corrupted on the fly.
-    Synthetic { photos: Vec<Photo>, noise: NoiseSpec, targets: Targets },
+    /// Clean photos corrupted on the fly; grey photos (and a `grey_fraction` of colour
+    /// crops, turned grey) as `grey_noise` says ([`super::grey`]).
+    Synthetic {
+        photos: Vec<Photo>,
+        noise: NoiseSpec,
+        targets: Targets,
+        grey_noise: GreyNoise,
+        grey_fraction: f64,
+    },
     /// Real noisy–noisy pairs.
     Real(Vec<(Photo, Photo)>),
 }
@@ -68,15 +78,20 @@ impl PairSource {
         let key = [seed as u32, (seed >> 32) as u32, step as u32, (step >> 32) as u32, j as u32, 0xD0];
         let mut rng = MaskRng::from_words(key);
         match self {
-            Self::Synthetic { photos, noise, targets } => {
-                let x = &photos[idx].data;
+            Self::Synthetic { photos, noise, targets, grey_noise, grey_fraction } => {
+                let (x, mut grey) = (&photos[idx].data, photos[idx].grey);
                 let o = crop_origin(x.dim().1, x.dim().2, crop, &mut rng);
-                let clean = crop_at(x, o, crop);
-                let input = noise.corrupt(&clean, &mut rng).image;
+                let mut clean = crop_at(x, o, crop);
+                // Drawn only when the fraction is set: a run without it keeps its draws.
+                if *grey_fraction > 0.0 && !grey && clean.dim().0 == 3 && rng.uniform() < *grey_fraction {
+                    (clean, grey) = (to_grey(&clean), true);
+                }
+                let shared = grey && *grey_noise == GreyNoise::Shared;
+                let input = corrupt(noise, &clean, shared, &mut rng).image;
                 match targets {
                     Targets::Clean => TrainPair { input, target: clean, mask: None },
                     Targets::Noisy => {
-                        let t = noise.corrupt(&clean, &mut rng);
+                        let t = corrupt(noise, &clean, shared, &mut rng);
                         let mask = if noise.kind == NoiseKind::Bernoulli { t.valid } else { None };
                         TrainPair { input, target: t.image, mask }
                     }
@@ -93,15 +108,21 @@ impl PairSource {
     }
 }
 
-/// A fixed validation set: `(clean, noisy)` per held-back photo, noise keyed by `(seed, i)`.
-pub fn validation_set(photos: &[Photo], noise: &NoiseSpec, seed: u64) -> Vec<(Array3<f32>, Array3<f32>)> {
+/// A fixed validation set: `(clean, noisy)` per held-back photo, noise keyed by `(seed, i)`;
+/// a grey photo's noise as `grey_noise` says.
+pub fn validation_set(
+    photos: &[Photo],
+    noise: &NoiseSpec,
+    seed: u64,
+    grey_noise: GreyNoise,
+) -> Vec<(Array3<f32>, Array3<f32>)> {
     photos
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let key = [seed as u32, (seed >> 32) as u32, i as u32, 0x7A1D];
             let mut rng = MaskRng::from_words(key);
-            let noisy = noise.corrupt(&p.data, &mut rng).image;
+            let noisy = corrupt(noise, &p.data, p.grey && grey_noise == GreyNoise::Shared, &mut rng).image;
             (p.data.clone(), noisy)
         })
         .collect()
@@ -128,6 +149,7 @@ pub struct DenoiseRecipe<'a> {
     source: PairSource,
     val: Vec<(Array3<f32>, Array3<f32>)>,
     meta: ModelMeta,
+    init: Option<InitWeights>,
 }
 
 impl<'a> Recipe<'a> for DenoiseRecipe<'a> {
@@ -144,7 +166,14 @@ impl<'a> Recipe<'a> for DenoiseRecipe<'a> {
         }
         Ok(Plan {
             run: &cfg.run,
-            inputs: cfg.data.iter().chain(&cfg.val).chain(&cfg.pairs).map(|p| p.as_path()).collect(),
+            inputs: cfg
+                .data
+                .iter()
+                .chain(&cfg.val)
+                .chain(&cfg.pairs)
+                .map(|p| p.as_path())
+                .chain(cfg.init.as_ref().and_then(|i| i.path()))
+                .collect(),
             steps: cfg.steps,
             seed: cfg.seed,
             schedule: Schedule::n2n_images(cfg.steps, cfg.lr_max, 0.3),
@@ -153,12 +182,15 @@ impl<'a> Recipe<'a> for DenoiseRecipe<'a> {
     }
 
     fn load(cfg: &'a DenoiseConfig) -> Result<Self> {
+        let init = initial_weights(cfg.init.as_ref(), cfg.init_kind(), &cfg.denoiser_arch())?;
         let source = match &cfg.pairs {
             Some(dir) => PairSource::Real(load_pairs(dir, cfg.channels, cfg.crop)?),
             None => PairSource::Synthetic {
                 photos: load_photos(&cfg.data, cfg.channels, cfg.crop)?,
                 noise: cfg.noise.clone(),
                 targets: cfg.targets,
+                grey_noise: cfg.grey_noise,
+                grey_fraction: cfg.grey_fraction,
             },
         };
         let val = if cfg.val.is_empty() {
@@ -168,7 +200,7 @@ impl<'a> Recipe<'a> for DenoiseRecipe<'a> {
             if cfg.val_crop > 0 {
                 photos.iter_mut().for_each(|p| p.data = centre_crop(&p.data, cfg.val_crop));
             }
-            validation_set(&photos, &cfg.val_noise, cfg.seed)
+            validation_set(&photos, &cfg.val_noise, cfg.seed, cfg.grey_noise)
         };
         let mut meta = ModelMeta::new(cfg.arch()?);
         meta.normalisation = Normalisation {
@@ -176,7 +208,7 @@ impl<'a> Recipe<'a> for DenoiseRecipe<'a> {
             params: BTreeMap::from([("offset".to_string(), -f64::from(CENTRE))]),
         };
         meta.config = cfg.to_json();
-        Ok(Self { cfg, device: models::best_device(), source, val, meta })
+        Ok(Self { cfg, device: models::best_device(), source, val, meta, init })
     }
 
     fn meta(&self) -> &ModelMeta {
@@ -205,6 +237,10 @@ impl<'a> Recipe<'a> for DenoiseRecipe<'a> {
 
     fn sizes(&self) -> (usize, usize) {
         (self.source.len(), self.val.len())
+    }
+
+    fn init(&self) -> Option<&InitWeights> {
+        self.init.as_ref()
     }
 }
 

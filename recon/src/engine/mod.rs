@@ -90,6 +90,26 @@ pub trait Recipe<'a>: Sized {
 
     /// How many training and validation items (slices, photos) there are.
     fn sizes(&self) -> (usize, usize);
+
+    /// The weights a new run starts from (fine-tuning, `--init`); `None`: seeded He
+    /// initialisation. A resume ignores it (the checkpoint has the weights).
+    fn init(&self) -> Option<&InitWeights> {
+        None
+    }
+}
+
+/// A model file's bytes to start a run from: its architecture must be the run's; its
+/// weights (f16 widened to f32) are trained from step 0 with a fresh Adam state.
+pub struct InitWeights {
+    /// Names the model in messages (a path, or `default-gaussian` for a built-in model).
+    pub name: PathBuf,
+    pub bytes: std::borrow::Cow<'static, [u8]>,
+}
+
+impl std::fmt::Debug for InitWeights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitWeights").field("name", &self.name).field("bytes", &self.bytes.len()).finish()
+    }
 }
 
 /// What [`train`] did.
@@ -123,6 +143,7 @@ pub fn train<'a, R: Recipe<'a>>(cfg: &'a R::Config, progress: &dyn Progress) -> 
         steps: plan.steps,
         schedule: plan.schedule.clone(),
         input_label: R::INPUT_LABEL,
+        init: recipe.init(),
     };
     let step_loss = |net: &Network, step: u64| -> Result<Tensor> {
         let b = recipe.step(net, step)?;

@@ -10,7 +10,8 @@
 use std::{path::PathBuf, time::Instant};
 
 use models::{
-    load_checkpoint, save_checkpoint, Adam, AdamConfig, DType, ModelMeta, Network, Schedule, Tensor, VarMap,
+    load_checkpoint, load_checkpoint_bytes, save_checkpoint, Adam, AdamConfig, DType, ModelMeta, Network,
+    Schedule, Tensor, VarMap,
 };
 
 use super::{
@@ -32,6 +33,8 @@ pub struct LoopConfig<'a> {
     pub schedule: Schedule,
     /// Legend of the validation PSNR of the network's input in the plot ("zero-filled input").
     pub input_label: &'static str,
+    /// Weights a new run starts from instead of the seeded init (ignored on resume).
+    pub init: Option<&'a super::InitWeights>,
 }
 
 /// What [`run_loop`] did.
@@ -50,7 +53,7 @@ pub struct LoopReport {
 /// The training loop every recipe runs on ([`super::train`]), generic over where pairs
 /// come from: `step_loss(net, t)` builds step `t`'s batch (a pure function of the seed and `t`) and returns the loss to minimise;
 /// `val(net)` gives the validation (network, input) PSNR or `None`. Builds the network of
-/// `meta.arch` (seeded He init) or resumes it with its Adam state and running log loss from
+/// `meta.arch` (seeded He init, or `lc.init`'s weights) or resumes it with its Adam state and running log loss from
 /// `lc.run.out` (same architecture required; the settings were compared by
 /// [`RunControl::prepare`], which the caller runs first), runs Adam (β2 0.99, ε 1e-8) with
 /// `lc.schedule`, logs a CSV row (mean loss since the previous row, lr, validation PSNRs,
@@ -83,8 +86,14 @@ pub fn run_loop(
         adam.set_state(&st)?;
         (ck.varmap, ck.net, adam, ck.meta.step, ck.meta.loss_since_log.unwrap_or((0.0, 0)))
     } else {
-        let varmap = VarMap::new();
-        let net = Network::init(arch, &varmap, lc.seed, DType::F32, &device)?;
+        let (varmap, net) = match lc.init {
+            Some(init) => initial_weights(init, arch, &device)?,
+            None => {
+                let varmap = VarMap::new();
+                let net = Network::init(arch, &varmap, lc.seed, DType::F32, &device)?;
+                (varmap, net)
+            }
+        };
         let adam = Adam::new(&varmap, AdamConfig::default())?;
         (varmap, net, adam, 0, (0.0, 0))
     };
@@ -159,4 +168,28 @@ pub fn run_loop(
     }
     let plot = super::plot::after_training(&lc.run.out, &log, &rows, lc.input_label, progress);
     Ok(LoopReport { start, end, final_loss: last_loss, val: last_val, rows, log, plot })
+}
+
+/// The trainable weights of `init` (f16 / bf16 widened to f32; an optimiser state in it is
+/// not used): `Invalid` naming the model unless its architecture is `arch` and it is not
+/// f64.
+fn initial_weights(
+    init: &super::InitWeights,
+    arch: &models::NetConfig,
+    device: &models::Device,
+) -> Result<(VarMap, Network)> {
+    let name = &init.name;
+    let ck = load_checkpoint_bytes(name, &init.bytes, device)
+        .map_err(|e| ReconError::format(name, format!("--init: {e}")))?;
+    if &ck.meta.arch != arch {
+        return Err(ReconError::Invalid(format!(
+            "{}: --init: the model's architecture {:?} differs from this run's {arch:?}",
+            name.display(),
+            ck.meta.arch
+        )));
+    }
+    if ck.stored_dtype == DType::F64 {
+        return Err(ReconError::format(name, "--init: f64 weights; training runs in f32"));
+    }
+    Ok((ck.varmap, ck.net))
 }
