@@ -59,14 +59,31 @@ fn ssdu_keeps_the_calibration_region_in_the_input() {
     let omega = draw("gaussian", 3.0, (40, 40), 11);
     let (rows, cols) = calibration_region(&omega).unwrap();
     let (r0, c0) = (20 - rows / 2, 20 - cols / 2);
+    let detect = SsduOptions { calibration: Calibration::Detect, ..Default::default() };
     for seed in 0..20 {
-        let pair = ssdu(&omega, &SsduOptions::default(), &mut MaskRng::from_seed(seed)).unwrap();
+        let pair = ssdu(&omega, &detect, &mut MaskRng::from_seed(seed)).unwrap();
         for i in r0..r0 + rows {
             for j in c0..c0 + cols {
                 assert!(pair.input.keep[[i, j]], "calibration bin ({i}, {j}) left the input");
             }
         }
     }
+    // The default protects only the paper's 4×4 block at DC: the rest of a large calibration
+    // region can be scored, so the loss set covers the low frequencies.
+    let omega =
+        mask::from_name("gaussian", &MaskParams::new(3.0, 0.25)).unwrap().sample((40, 40), 11).unwrap();
+    let (rows, cols) = calibration_region(&omega).unwrap();
+    assert!(rows >= 8 && cols >= 8, "calibration region {rows}×{cols}");
+    let (r0, c0) = (20 - rows / 2, 20 - cols / 2);
+    let block = |i: usize, j: usize| (18..22).contains(&i) && (18..22).contains(&j);
+    let mut centre_scored = false;
+    for seed in 0..20 {
+        let pair = ssdu(&omega, &SsduOptions::default(), &mut MaskRng::from_seed(seed)).unwrap();
+        assert!((18..22).all(|i| (18..22).all(|j| pair.input.keep[[i, j]])), "the 4×4 block left the input");
+        centre_scored |=
+            (r0..r0 + rows).any(|i| (c0..c0 + cols).any(|j| !block(i, j) && pair.target[[i, j]]));
+    }
+    assert!(centre_scored, "no calibration bin outside the 4×4 block was ever scored");
     // A given size protects exactly that window; with none, the centre can be taken.
     let opts = SsduOptions { calibration: Calibration::Size(2, 2), rho: 0.6, ..Default::default() };
     let pair = ssdu(&omega, &opts, &mut MaskRng::from_seed(2)).unwrap();
@@ -83,7 +100,7 @@ fn ssdu_line_wise_keeps_columns_whole() {
     let n_cols = cols.iter().filter(|&&c| c).count();
     let (_, calib_cols) = calibration_region(&omega).unwrap();
     for selection in [Selection::Uniform, Selection::Gaussian { std_fraction: 0.25 }] {
-        let opts = SsduOptions { selection, ..Default::default() };
+        let opts = SsduOptions { selection, calibration: Calibration::Detect, ..Default::default() };
         let pair = ssdu(&omega, &opts, &mut MaskRng::from_seed(4)).unwrap();
         assert_ssdu_partition(&omega, &pair);
         let input_cols = pair.input.columns.as_ref().expect("the input stays 1-D");
@@ -95,6 +112,11 @@ fn ssdu_line_wise_keeps_columns_whole() {
         assert_eq!(target_cols.iter().filter(|&&t| t).count(), round_rho(0.4, n_cols));
         let c0 = 48 - calib_cols / 2;
         assert!(input_cols[c0..c0 + calib_cols].iter().all(|&c| c), "a calibration column left the input");
+        // By default only the 4 columns of the 4×4 block at DC are protected.
+        let pair = ssdu(&omega, &SsduOptions { selection, ..Default::default() }, &mut MaskRng::from_seed(4))
+            .unwrap();
+        let input_cols = pair.input.columns.as_ref().expect("the input stays 1-D");
+        assert!(input_cols[46..50].iter().all(|&c| c), "a column of the 4×4 block left the input");
     }
 }
 

@@ -14,7 +14,7 @@
 //! - [`ssdu()`] — SSDU (Yaman et al., "Self-supervised learning of physics-guided
 //!   reconstruction neural networks without fully sampled reference data", MRM 84(6) 2020):
 //!   a loss set `Λ ⊂ Ω` of `round(ρ|Ω|)` samples (ρ = 0.4), chosen uniformly or with a Gaussian
-//!   weight around DC, never from the calibration region; input `Θ = Ω \ Λ`, target `Λ`,
+//!   weight around DC, never from a 4×4 block at DC; input `Θ = Ω \ Λ`, target `Λ`,
 //!   weight 1. For 1-D (column) acquisitions whole columns are chosen, so that the input keeps
 //!   the 1-D structure the network sees at inference.
 //! - [`noisier2noise()`] — variable-density Noisier2Noise (Millard & Chiew, "A theoretical
@@ -117,8 +117,10 @@ impl SplitPair {
     }
 }
 
-/// Which bins of Ω must stay in the input: parallel imaging and coil maps need the fully
-/// sampled calibration (ACS) region, so no split takes it away from the network.
+/// Which bins of Ω must stay in the input. SSDU protects a small block around DC (its
+/// default, [`ssdu()`]) so that the loss set still covers the low frequencies; Noisier2Noise
+/// keeps the whole calibration (ACS) region in the input, where its target (all of Ω) still
+/// scores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Calibration {
     /// The largest fully sampled centred window of Ω ([`crate::coils::calibration_region`]).
