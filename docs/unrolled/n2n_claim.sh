@@ -20,4 +20,5 @@ run full --pairs full
 run simulate --pairs simulate
 run split --pairs split
 run noisier2noise --pairs split --split noisier2noise
+run noisier2noise_rho04 --pairs split --split noisier2noise --split-rho 0.4
 run split_rho02 --pairs split --split-rho 0.2

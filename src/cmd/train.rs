@@ -212,7 +212,8 @@ fn run_unrolled(a: Args) -> recon::Result<()> {
     let cfg = UnrolledTrainConfig {
         pairs: u.pairs.unwrap_or(PairsArg::Simulate).into(),
         split: u.split.unwrap_or(SplitArg::Ssdu).into(),
-        rho: u.split_rho.unwrap_or(base.rho),
+        // Noisier2Noise without --split-rho keeps its own default (half the acceleration).
+        rho: u.split_rho.or(if u.split == Some(SplitArg::Noisier2noise) { None } else { base.rho }),
         mask,
         params,
         coils: a.coils,

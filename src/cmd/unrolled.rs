@@ -37,8 +37,9 @@ pub struct UnrolledArgs {
     /// unrolled, --pairs split: ssdu (default) or noisier2noise.
     #[arg(long, value_enum)]
     pub split: Option<SplitArg>,
-    /// unrolled, --pairs split ssdu: fraction of the acquired samples in the loss set (0.05 to
-    /// 0.95; default 0.4, SSDU's ρ).
+    /// unrolled, --pairs split: fraction of the acquired samples withheld from the input (0.05
+    /// to 0.95): SSDU's loss set (default 0.4, SSDU's ρ); for noisier2noise the second mask is
+    /// drawn at acceleration 1/(1 − ρ) (default: half the acceleration).
     #[arg(long)]
     pub split_rho: Option<f64>,
     /// unrolled: cascades (1 to 64; default 8).

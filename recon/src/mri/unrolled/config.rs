@@ -23,8 +23,10 @@ use crate::{
 pub const CASCADES: RangeInclusive<u64> = 1..=64;
 /// Resolution levels of each cascade's U-Net.
 pub const LEVELS: RangeInclusive<u64> = 1..=6;
-/// Fraction of the acquired samples moved to the loss set by a split.
+/// Fraction of the acquired samples a split withholds from the input (`--split-rho`).
 pub const RHO: RangeInclusive<f64> = 0.05..=0.95;
+/// SSDU's ρ (Yaman et al. 2020): the default under `--split ssdu`.
+pub const SSDU_RHO: f64 = 0.4;
 
 /// How the training pairs are made (`--pairs`); see [`super::pairs`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,8 +77,11 @@ pub struct UnrolledTrainConfig {
     pub run: RunControl,
     pub pairs: Pairs,
     pub split: SplitKind,
-    /// Fraction of the acquired samples in the loss set of a split (SSDU's ρ = 0.4).
-    pub rho: f64,
+    /// `--split-rho`, the fraction ρ of the acquired samples a split withholds from the input:
+    /// SSDU's loss set (default [`SSDU_RHO`]); for Noisier2Noise the expected fraction its
+    /// second mask removes, drawn at acceleration `1/(1 − ρ)` (`None`, its default: at half
+    /// the first setting's acceleration). See [`super::pairs::split_scheme`].
+    pub rho: Option<f64>,
     /// Mask family of simulated undersampling (simulate / full pairs, the acquisition of
     /// fully sampled data under `split`, validation).
     #[serde(with = "mask_family")]
@@ -114,7 +119,7 @@ impl UnrolledTrainConfig {
             run: RunControl::new(out, 200, 200),
             pairs: Pairs::Simulate,
             split: SplitKind::Ssdu,
-            rho: 0.4,
+            rho: Some(SSDU_RHO),
             mask: kspace::mask::family("random").expect("random is a mask family"), // ok: a fixed family name
             params: vec![MaskParams { acceleration: 4.0, center_fraction: 0.08, ..MaskParams::default() }],
             coils: 8,
@@ -149,10 +154,9 @@ impl UnrolledTrainConfig {
         if let Some(n) = self.max_train_slices {
             check_range("max-train-slices", n as u64, 1..=u64::MAX)?;
         }
-        if !RHO.contains(&self.rho) {
+        if let Some(rho) = self.rho.filter(|r| !RHO.contains(r)) {
             return Err(ReconError::Invalid(format!(
-                "--split-rho {}: must be in {}..={}",
-                self.rho,
+                "--split-rho {rho}: must be in {}..={}",
                 RHO.start(),
                 RHO.end()
             )));
@@ -229,7 +233,7 @@ mod tests {
             ("--val", |c| c.val.clear()),
             ("--pairs", |c| c.pairs = Pairs::Split),
             ("--split", |c| c.split = SplitKind::Noisier2Noise),
-            ("--split-rho", |c| c.rho = 0.3),
+            ("--split-rho", |c| c.rho = Some(0.3)),
             ("--mask", |c| c.mask = kspace::mask::family("poisson").unwrap()),
             ("--acceleration/--center-fraction/--p-edge", |c| c.params[0].acceleration = 8.0),
             ("--coils", |c| c.coils = 4),

@@ -28,7 +28,7 @@ use kspace::{
 use ndarray::{Array2, Array3};
 
 use super::{
-    config::{Pairs, SplitKind, UnrolledTrainConfig},
+    config::{Pairs, SplitKind, UnrolledTrainConfig, SSDU_RHO},
     source::KSlice,
 };
 use crate::{mri::prep::complex_scale, ReconError, Result};
@@ -106,23 +106,34 @@ pub fn acquisition(s: &KSlice, index: usize, masks: &[Box<dyn MaskFunc>], seed: 
     draw(masks, s.acquired.shape(), &mut MaskRng::from_words(key))
 }
 
-/// The split of `--pairs split`: SSDU with ρ (Gaussian selection, whole lines for 1-D
-/// acquisitions, the calibration region kept in the input, as in the paper), or
-/// Noisier2Noise with Λ from the same family at half the acceleration (its first setting).
+/// The split of `--pairs split`: SSDU with ρ (default 0.4; Gaussian selection, whole lines
+/// for 1-D acquisitions, a 4×4 block at DC kept in the input, as in the paper), or
+/// Noisier2Noise with Λ̃ from the same family as the first mask setting, at acceleration
+/// `1/(1 − ρ)` when ρ is given (so a fraction ρ of Ω leaves the input on average) and at half
+/// that setting's acceleration otherwise. Measured (README, "The Noise2Noise claim on
+/// k-space"): at random 4×, ρ = 0.4 (Λ̃ at 1.67×) came 0.30 dB below fully sampled targets on
+/// validation where the default (2×) came 0.57 dB below.
 pub fn split_scheme(cfg: &UnrolledTrainConfig) -> Result<SplitScheme> {
     Ok(match cfg.split {
-        SplitKind::Ssdu => SplitScheme::Ssdu(split::SsduOptions { rho: cfg.rho, ..Default::default() }),
+        SplitKind::Ssdu => {
+            SplitScheme::Ssdu(split::SsduOptions { rho: cfg.rho.unwrap_or(SSDU_RHO), ..Default::default() })
+        }
         SplitKind::Noisier2Noise => {
             let first = &cfg.params[0];
-            let params = MaskParams {
-                acceleration: (first.acceleration / 2.0).max(1.0),
-                center_fraction: first.center_fraction,
-                ..first.clone()
-            };
-            SplitScheme::Noisier2Noise {
-                lambda: cfg.mask.build(&params)?,
-                calibration: split::Calibration::Detect,
+            let acceleration = match cfg.rho {
+                Some(rho) => 1.0 / (1.0 - rho),
+                None => first.acceleration / 2.0,
             }
+            .max(1.0);
+            let params = MaskParams { acceleration, center_fraction: first.center_fraction, ..first.clone() };
+            let lambda = cfg.mask.build(&params).map_err(|e| {
+                ReconError::Invalid(format!(
+                    "--split noisier2noise draws its second mask ({}) at acceleration {acceleration:.3} \
+                     (--split-rho ρ: 1/(1 − ρ)): {e}",
+                    cfg.mask.name
+                ))
+            })?;
+            SplitScheme::Noisier2Noise { lambda, calibration: split::Calibration::Detect }
         }
     })
 }

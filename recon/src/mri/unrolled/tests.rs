@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use kspace::{mask, rng::MaskRng, SamplingMask, C32};
+use kspace::{mask, rng::MaskRng, split::SplitScheme, SamplingMask, C32};
 use models::{Device, Loss, NetConfig, Network, StepParams, UnrolledConfig, VarMap};
 use ndarray::{Array2, Array3};
 
 use super::{
     apply::NetInput,
-    config::{Pairs, UnrolledTrainConfig},
+    config::{Pairs, SplitKind, UnrolledTrainConfig},
     pairs::{acquisition, input_scale, make_pair, mask_funcs, split_scheme},
     source::KSlice,
     train_unrolled,
@@ -79,6 +79,33 @@ fn pairs_use_the_sets_their_mode_names_and_scale_the_input_to_one() {
     under.fully_sampled = false;
     let err = make_pair(&under, None, None, &cfg, &mask_funcs(&cfg).unwrap(), &mut MaskRng::from_seed(0));
     assert!(err.unwrap_err().to_string().contains("--pairs split"));
+}
+
+#[test]
+fn noisier2noise_draws_its_second_mask_at_one_over_one_minus_rho() {
+    // Random 4× on 64 columns: Λ̃ keeps about half of them by default (half the
+    // acceleration), about 1 − ρ of them with --split-rho ρ; an integer-only family names
+    // the option when 1/(1 − ρ) is not an integer.
+    let kept_fraction = |rho: Option<f64>| {
+        let mut cfg = config(Pairs::Split);
+        cfg.split = SplitKind::Noisier2Noise;
+        cfg.rho = rho;
+        let Ok(SplitScheme::Noisier2Noise { lambda, .. }) = split_scheme(&cfg) else {
+            panic!("not noisier2noise")
+        };
+        let n = 40;
+        (0..n).map(|seed| lambda.sample((8, 64), seed).unwrap().count() as f64 / 512.0).sum::<f64>()
+            / n as f64
+    };
+    let (default, rho) = (kept_fraction(None), kept_fraction(Some(0.25)));
+    assert!((default - 0.5).abs() < 0.05, "default keeps {default}");
+    assert!((rho - 0.75).abs() < 0.05, "ρ = 0.25 keeps {rho}");
+    let mut cfg = config(Pairs::Split);
+    cfg.split = SplitKind::Noisier2Noise;
+    cfg.mask = mask::family("equispaced").unwrap();
+    cfg.rho = Some(0.4);
+    let err = split_scheme(&cfg).err().expect("equispaced at 1.67× is refused").to_string();
+    assert!(err.contains("--split-rho") && err.contains("integer"), "{err}");
 }
 
 #[test]
