@@ -6,7 +6,7 @@
 # 2-core development machine (data/README.md has them per stage). Each stage checkpoints every
 # 250 steps: an interrupted stage continues with the same command plus --resume.
 #
-#   STAGE=1|2|poisson|bernoulli docs/denoise/train_defaults.sh
+#   STAGE=1|2|poisson|bernoulli|clean1 docs/denoise/train_defaults.sh
 set -e
 R=${RECON:-target/release/recon}
 HELD_BACK="skimage_camera|skimage_chelsea|skimage_astronaut|pywt_ascent"
@@ -22,6 +22,11 @@ case "$STAGE" in
     $R denoise train --noise gaussian:0-50 $COMMON --loss l2 --steps 12000 --seed 1 \
       --grey-noise independent --grey-fraction 0 --stop-after 5250 \
       --out runs/denoise48/gaussian_w48.safetensors ;;
+  clean1) # The clean-target comparison of stage 1 (issue 19): the same command, seed and
+     # schedule with --targets clean, stopped at the same step.
+    $R denoise train --noise gaussian:0-50 ${COMMON/--targets noisy/--targets clean} --loss l2 \
+      --steps 12000 --seed 1 --grey-noise independent --grey-fraction 0 --stop-after 5250 \
+      --out runs/denoise48/gaussian_w48_clean.safetensors ;;
   2) # Gaussian, stage 2: 6000 steps from stage 1's weights (fresh Adam state, cos² ramp-down
      # over the last 30 %), grey photos and a fifth of the colour crops (turned grey) with one
      # noise draw in every channel.
@@ -40,5 +45,5 @@ case "$STAGE" in
       --init data/models/denoise_gaussian.safetensors \
       --out runs/denoise48/bernoulli_w48.safetensors \
       --export data/models/denoise_bernoulli.safetensors --force ;;
-  *) echo "set STAGE=1, 2, poisson or bernoulli" >&2; exit 2 ;;
+  *) echo "set STAGE=1, 2, poisson, bernoulli or clean1" >&2; exit 2 ;;
 esac
