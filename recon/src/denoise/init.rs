@@ -37,6 +37,14 @@ pub struct DenoiserArch {
     pub channels: usize,
 }
 
+impl DenoiserArch {
+    /// The architecture `model` was trained with.
+    fn of(model: &Denoiser) -> Self {
+        let a = &model.meta.arch;
+        Self { net: a.name().into(), width: a.width(), channels: a.in_channels() }
+    }
+}
+
 impl InitModel {
     /// `default` (the built-in model) or a path.
     pub fn parse(s: &str) -> Self {
@@ -72,9 +80,7 @@ impl InitModel {
 
     /// The starting model's architecture (`default`: the built-in model for `kind`).
     pub fn architecture(&self, kind: NoiseKind) -> Result<DenoiserArch> {
-        let (_, model) = self.weights(kind)?;
-        let arch = &model.meta.arch;
-        Ok(DenoiserArch { net: arch.name().into(), width: arch.width(), channels: arch.in_channels() })
+        Ok(DenoiserArch::of(&self.weights(kind)?.1))
     }
 }
 
@@ -96,8 +102,7 @@ pub fn initial_weights(
 ) -> Result<Option<InitWeights>> {
     let Some(init) = init else { return Ok(None) };
     let (weights, model) = init.weights(kind)?;
-    let a = &model.meta.arch;
-    let theirs = DenoiserArch { net: a.name().into(), width: a.width(), channels: a.in_channels() };
+    let theirs = DenoiserArch::of(&model);
     if &theirs != arch {
         return Err(ReconError::Invalid(format!(
             "--init {init}: a {} of width {} on {} channel(s), but this run asks for a {} of width {} on {} \
