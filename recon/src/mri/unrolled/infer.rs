@@ -7,7 +7,7 @@
 //! Adaptation (zero-shot self-supervision, Yaman et al., ICLR 2022): before reconstructing
 //! a slice, the model is fine-tuned on that slice alone for N Adam steps; step t splits the
 //! measured set Ω with SSDU ([`kspace::split::ssdu`], ρ = 0.4, a generator keyed by the slice
-//! and t, the whole calibration region kept in Θ: see [`ADAPT_SPLIT`]) into input Θ and loss
+//! and t, the whole calibration region kept in Θ: see [`adapt_split`]) into input Θ and loss
 //! set Λ and minimises `Σ_{k∈Λ} |(F S x̂(y_Θ))_k − y_k|²`. The
 //! reconstruction then uses all of Ω. The weights are reloaded for every slice, so slices do
 //! not influence each other and the result does not depend on the order or on `--jobs`.
@@ -38,12 +38,9 @@ pub const ADAPT_RHO: f64 = 0.4;
 /// steps the unscored calibration frequencies drift; over adaptation's few steps at a small
 /// learning rate they cannot, and on the 12 held-out rows of the README `--adapt 5` with the
 /// 4×4 block was no better (mean −0.04 dB; −0.4 and −0.5 dB on the abdomen's 1-D masks).
-const ADAPT_SPLIT: split::SsduOptions = split::SsduOptions {
-    rho: ADAPT_RHO,
-    selection: split::Selection::Gaussian { std_fraction: 0.25 },
-    calibration: split::Calibration::Detect,
-    line_wise: true,
-};
+fn adapt_split() -> split::SsduOptions {
+    split::SsduOptions { rho: ADAPT_RHO, calibration: split::Calibration::Detect, ..Default::default() }
+}
 
 /// The maps `recon` uses with an unrolled network: ESPIRiT with its fallback.
 pub fn maps_for(y: &Array3<C32>, mask: &SamplingMask) -> Result<Array3<C32>> {
@@ -87,7 +84,7 @@ pub fn adapt(
     let maps_t = interleaved_batch(&[maps], device)?;
     for t in 0..steps {
         let mut rng = MaskRng::from_words([key as u32, (key >> 32) as u32, t as u32, 0xADA]);
-        let p = split::ssdu(mask, &ADAPT_SPLIT, &mut rng)?;
+        let p = split::ssdu(mask, &adapt_split(), &mut rng)?;
         let theta = p.input.as_f32();
         let lambda = p.target.mapv(|b| if b { 1.0f32 } else { 0.0 });
         let (y_in, y_t) = (masked(&y, &theta), masked(&y, &lambda));
