@@ -6,6 +6,12 @@
 //! - `l1_wavelet_50`: `pics -S -l1 -r 0.01 -i 50` (with cycle spinning, as BART's default)
 //! - `tv_admm_30`: `pics -S -R T:3:0:0.01 -i 30`
 //! - `espirit_m1`: `ecalib -m1` (24×24 calibration, kernel 6)
+//!
+//! `normal_233x197x8`: one application of `AᴴA` on MNI152's grid (both sides prime) with a 2-D
+//! pattern and maps zero outside an ellipse (as ESPIRiT's crop leaves them): `fused` is
+//! [`SenseOperator::normal`] (`kspace::operator::GridNormal`), `plain_2d` the reference
+//! [`SenseOperator::normal_2d`] (two centred 2-D FFTs per coil). Run with
+//! `RAYON_NUM_THREADS=1` to compare single-threaded.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kspace::coils::{simulate_coils, synthetic_sensitivities};
@@ -13,7 +19,7 @@ use kspace::espirit::{espirit, EspiritOptions};
 use kspace::operator::SenseOperator;
 use kspace::pics::{l1_wavelet, sense, total_variation, PicsOptions, TvOptions};
 use kspace::{SamplingMask, C32};
-use ndarray::{Array2, Array3};
+use ndarray::{Array2, Array3, Array4};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -68,5 +74,33 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// `AᴴA` on a 233×197 grid, 8 coils: the fused operator against two 2-D FFTs per coil.
+fn bench_normal(c: &mut Criterion) {
+    let (h, w) = (233, 197);
+    let (_, _, mask256) = data();
+    // The 256² variable-density pattern's centre, cropped to the grid.
+    let keep = Array2::from_shape_fn((h, w), |(i, j)| mask256.keep[[i + (N - h) / 2, j + (N - w) / 2]]);
+    let mask = SamplingMask::new(keep, Array2::ones((h, w)));
+    let maps = Array4::from_shape_fn((1, COILS, h, w), |(_, c, i, j)| {
+        let (y, x) = (i as f32 / h as f32 - 0.5, j as f32 / w as f32 - 0.5);
+        let inside = x * x + y * y < 0.2;
+        if inside {
+            C32::from_polar(0.35, c as f32 + 3.0 * x - 2.0 * y)
+        } else {
+            C32::new(0.0, 0.0)
+        }
+    });
+    let mut op = SenseOperator::with_map_sets(maps, &mask).unwrap();
+    let x = Array3::from_shape_fn((1, h, w), |(_, i, j)| {
+        C32::new((i as f32 * 0.1).sin(), (j as f32 * 0.07).cos())
+    });
+    let mut out = Array3::zeros((1, h, w));
+    let mut g = c.benchmark_group("normal_233x197x8");
+    g.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    g.bench_function("fused", |b| b.iter(|| op.normal(&x.view(), 0.0, &mut out.view_mut()).unwrap()));
+    g.bench_function("plain_2d", |b| b.iter(|| op.normal_2d(&x.view(), 0.0, &mut out.view_mut()).unwrap()));
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_normal);
 criterion_main!(benches);

@@ -132,11 +132,17 @@ impl Fft2cPlanner {
 /// relative at n = 233).
 fn plan_1d(planner: &mut FftPlanner<f32>, n: usize, dir: FftDirection) -> Arc<dyn Fft<f32>> {
     let n = n.max(1);
-    if n > 31 && is_prime(n) && largest_prime_factor(n - 1) >= 13 {
+    if uses_bluestein(n) {
         let inner = planner.plan_fft((2 * n - 1).next_power_of_two(), dir);
         return Arc::new(rustfft::algorithm::BluesteinsAlgorithm::new(n, inner));
     }
     planner.plan_fft(n, dir)
+}
+
+/// Whether [`plan_1d`] transforms length `n` by Bluestein's algorithm (two FFTs of the power
+/// of two ≥ 2n − 1 per transform).
+pub(crate) fn uses_bluestein(n: usize) -> bool {
+    n > 31 && is_prime(n) && largest_prime_factor(n - 1) >= 13
 }
 
 fn is_prime(n: usize) -> bool {

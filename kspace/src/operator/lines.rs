@@ -157,27 +157,15 @@ impl LineNormal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operator::testing::{assert_normal_matches_2d, noise};
     use crate::operator::SenseOperator;
     use ndarray::{Array1, Array2, Array3, Array4};
-
-    /// Deterministic pseudo-random complex values in [−0.5, 0.5)².
-    fn noise(n: usize, seed: u64) -> impl Iterator<Item = C32> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n).map(move |_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            C32::new(
-                (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5,
-                (s & 0xffffff) as f32 / (1u64 << 24) as f32 - 0.5,
-            )
-        })
-    }
 
     /// A pattern constant along one axis: `line[k]` kept at (·, k) for `Rows`, (k, ·) for `Columns`.
     fn line_mask(h: usize, w: usize, axis: LineAxis, seed: u64) -> SamplingMask {
         let n = if axis == LineAxis::Rows { w } else { h };
-        let line: Array1<bool> = noise(n, seed).enumerate().map(|(k, z)| z.re > 0.1 || k == n / 2).collect();
+        let line: Array1<bool> =
+            noise(n, seed).into_iter().enumerate().map(|(k, z)| z.re > 0.1 || k == n / 2).collect();
         let keep = Array2::from_shape_fn((h, w), |(i, j)| line[if axis == LineAxis::Rows { j } else { i }]);
         SamplingMask::new(keep, Array2::ones((h, w)))
     }
@@ -191,28 +179,15 @@ mod tests {
                 for (sets, coils) in [(1, 3), (2, 4)] {
                     let seed = (h * 1000 + w * 10 + sets) as u64;
                     let mask = line_mask(h, w, axis, seed);
-                    let maps = Array4::from_shape_vec(
-                        (sets, coils, h, w),
-                        noise(sets * coils * h * w, seed + 1).collect(),
-                    )
-                    .unwrap();
+                    let maps =
+                        Array4::from_shape_vec((sets, coils, h, w), noise(sets * coils * h * w, seed + 1))
+                            .unwrap();
                     let mut op = SenseOperator::with_map_sets(maps, &mask).unwrap();
                     let full = mask.keep.iter().all(|&k| k) || mask.keep.iter().all(|&k| !k);
                     let want_axis = if full { LineAxis::Rows } else { axis };
                     assert_eq!(op.line_axis(), Some(want_axis), "{h}×{w} {axis:?}");
-                    let x = Array3::from_shape_vec((sets, h, w), noise(sets * h * w, seed + 2).collect())
-                        .unwrap();
-                    for lambda in [0.0, 0.3] {
-                        let (mut a, mut b) = (Array3::zeros(x.raw_dim()), Array3::zeros(x.raw_dim()));
-                        op.normal(&x.view(), lambda, &mut a.view_mut()).unwrap();
-                        op.normal_2d(&x.view(), lambda, &mut b.view_mut()).unwrap();
-                        let err = (&a - &b).iter().map(|z| z.norm_sqr()).sum::<f32>().sqrt();
-                        let nb = b.iter().map(|z| z.norm_sqr()).sum::<f32>().sqrt();
-                        assert!(
-                            nb > 0.0 && err <= 2e-6 * nb,
-                            "{h}×{w} {axis:?} M={sets} λ={lambda}: {err} vs {nb}"
-                        );
-                    }
+                    let x = Array3::from_shape_vec((sets, h, w), noise(sets * h * w, seed + 2)).unwrap();
+                    assert_normal_matches_2d(&mut op, &x, &format!("{h}×{w} {axis:?} M={sets}"));
                 }
             }
         }
@@ -226,11 +201,11 @@ mod tests {
         let keep = Array2::from_shape_fn((h, w), |(i, j)| (i * 7 + j * 3) % 5 < 2);
         let mask = SamplingMask::new(keep, Array2::ones((h, w)));
         assert!(LineNormal::new(&mask).is_none());
-        let maps = Array3::from_shape_vec((2, h, w), noise(2 * h * w, 5).collect()).unwrap();
+        let maps = Array3::from_shape_vec((2, h, w), noise(2 * h * w, 5)).unwrap();
         assert_eq!(SenseOperator::new(maps.clone(), &mask).unwrap().line_axis(), None);
         let mask = line_mask(h, w, LineAxis::Columns, 3);
         let mut op = SenseOperator::new(maps, &mask).unwrap();
-        let xt = Array3::from_shape_vec((1, w, h), noise(h * w, 6).collect()).unwrap();
+        let xt = Array3::from_shape_vec((1, w, h), noise(h * w, 6)).unwrap();
         let x = xt.view().permuted_axes([0, 2, 1]);
         let (mut a, mut b) = (Array3::zeros((1, h, w)), Array3::zeros((1, h, w)));
         op.normal(&x, 0.1, &mut a.view_mut()).unwrap();
