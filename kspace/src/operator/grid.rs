@@ -19,18 +19,21 @@
 //! `L ≥ 2N − 1`: `y = (IFFT_L(FFT_L(x ⊕ 0) · Ĝ_j))[0..N]` with `g_j[d mod L] = h_j[d mod N]` for
 //! `|d| < N` and `Ĝ_j = FFT_L(g_j) / L` (exact: the outputs `n < N` only see lags `|n − m| < N`,
 //! which `L ≥ 2N − 1` keeps apart). That halves the inner pass; the inner axis is the one with the
-//! Bluestein length (else the columns, transformed directly). Results equal the plain 2-D
-//! operator up to float rounding (tested against [`super::SenseOperator::normal_2d`]).
+//! Bluestein length (else the columns, transformed directly). Rows of a prime length that
+//! rustfft runs by Rader's algorithm stay in Rader's order throughout ([`RaderRows`]). The
+//! coils are processed in parallel groups, each accumulating `Σ_c conj(S_c) ·` as rows come out
+//! of step 3. Results equal the plain 2-D operator up to float rounding (tested against
+//! [`super::SenseOperator::normal_2d`]).
 
 use super::rader::{self, RaderRows};
 use super::LineAxis;
 use crate::{SamplingMask, C32};
-
-const ZERO: C32 = C32::new(0.0, 0.0);
 use ndarray::Array4;
 use rayon::prelude::*;
 use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
+
+const ZERO: C32 = C32::new(0.0, 0.0);
 
 /// Lines transformed per batched FFT call.
 const BATCH: usize = 8;
