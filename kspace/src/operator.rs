@@ -16,6 +16,7 @@
 //! are at least as many coils as threads, otherwise one coil at a time with the FFT itself
 //! parallel. The FFT plan is made once (shared, cached) and the per-coil buffer is reused.
 
+mod complex;
 mod grid;
 mod lines;
 mod rader;

@@ -145,7 +145,7 @@ pub(crate) fn uses_bluestein(n: usize) -> bool {
     n > 31 && is_prime(n) && largest_prime_factor(n - 1) >= 13
 }
 
-fn is_prime(n: usize) -> bool {
+pub(crate) fn is_prime(n: usize) -> bool {
     n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
 }
 

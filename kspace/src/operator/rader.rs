@@ -78,7 +78,7 @@ impl RaderRows {
             let zero = last[0];
             self.fft[0].process_with_scratch(a, scratch);
             let sum = a[0];
-            super::grid::complex_mul_assign(a, &self.kernel[d]);
+            super::complex::complex_mul_assign(a, &self.kernel[d]);
             self.fft[1].process_with_scratch(a, scratch);
             a.iter_mut().for_each(|v| *v += zero);
             last[0] = zero + sum;
@@ -89,7 +89,7 @@ impl RaderRows {
 /// Whether [`RaderRows`] should transform rows of length `n`: a prime that rustfft would run by
 /// its own Rader (not a butterfly, not Bluestein: `crate::fft`).
 pub(super) fn suits(n: usize) -> bool {
-    n > 31 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d)) && !crate::fft::uses_bluestein(n)
+    n > 31 && crate::fft::is_prime(n) && !crate::fft::uses_bluestein(n)
 }
 
 fn pow_mod(base: usize, mut e: usize, m: usize) -> usize {
